@@ -1,0 +1,250 @@
+package stm
+
+import (
+	"context"
+	"runtime"
+)
+
+// SerialAfter is the number of consecutive conflict aborts after which a
+// transaction runs its next attempt irrevocably: it waits for the
+// irrevocable transaction running now, if any, then runs while update
+// commits of every other transaction wait, so that attempt cannot abort.
+// A transaction therefore commits (or returns, panics or blocks in Retry)
+// within SerialAfter+1 attempts, whatever the contention; that is the
+// engine's progress guarantee. Attempts that end in Retry do not count.
+const SerialAfter = 12
+
+// Atomically runs fn as one atomic transaction and returns its error.
+//
+// If fn returns nil, its writes commit together, then its AfterCommit
+// hooks run. If fn returns an error, every write is discarded and that
+// error is returned unchanged. If fn panics, every write is discarded and
+// the panic propagates with its original value. If fn calls Retry, the
+// goroutine blocks until a Var fn read changes, then runs fn again.
+//
+// fn may run several times (after conflicts and Retry); only the last run
+// takes effect. It must not call Atomically itself: pass tx to helpers
+// instead, so they become part of the same transaction.
+func Atomically(fn func(tx *Tx) error) error {
+	return atomically(nil, fn)
+}
+
+// AtomicallyContext is Atomically with a context that bounds how long the
+// transaction may stay blocked in Retry. When ctx ends while the
+// transaction is blocked, AtomicallyContext returns ctx.Err() with nothing
+// committed and nothing left registered. If ctx has already ended, fn does
+// not run.
+func AtomicallyContext(ctx context.Context, fn func(tx *Tx) error) error {
+	if ctx == nil {
+		panic("stm: AtomicallyContext called with a nil Context (use context.Background())")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return atomically(ctx, fn)
+}
+
+// Eval runs fn as one atomic transaction, like Atomically, and returns the
+// value of its committed run.
+func Eval[T any](fn func(tx *Tx) T) T {
+	if fn == nil {
+		panic("stm: Eval called with a nil function")
+	}
+	var r T
+	atomically(nil, func(tx *Tx) error {
+		r = fn(tx)
+		return nil
+	})
+	return r
+}
+
+// outcome is how one attempt ended.
+type outcome uint8
+
+const (
+	outCommitted outcome = iota
+	outFailed            // the body returned an error
+	outAborted           // a conflict: run again
+	outRetry             // the body called Retry: block, then run again
+)
+
+func atomically(ctx context.Context, fn func(tx *Tx) error) error {
+	if fn == nil {
+		panic("stm: Atomically called with a nil function")
+	}
+	tx := getTx()
+	if debug {
+		debugEnter(tx)
+	}
+	aborts := 0
+	for {
+		tx.begin(aborts)
+		out, cause, err := tx.attempt(fn)
+		switch out {
+		case outCommitted:
+			tx.finish(true)
+			return nil
+		case outFailed:
+			tx.finish(false)
+			return err
+		case outAborted:
+			aborts++
+			stats.abort(cause)
+			tx.endAttempt()
+			tx.reset()
+		case outRetry:
+			if len(tx.reads) == 0 {
+				tx.release()
+				panic(retryNothingRead)
+			}
+			tx.endAttempt()
+			if err := tx.block(ctx); err != nil {
+				tx.release()
+				return err
+			}
+			tx.reset()
+			aborts = 0
+		}
+	}
+}
+
+// begin prepares an attempt: contention management, then a snapshot.
+func (tx *Tx) begin(aborts int) {
+	switch {
+	case aborts >= SerialAfter:
+		tx.rv = enterSerial()
+		tx.irrevocable = true
+		stats.irrevocable.Add(1)
+	case aborts >= 2:
+		tx.backoff(aborts)
+		fallthrough
+	default:
+		tx.rv = beginSnapshot()
+	}
+	tx.state = txRunning
+}
+
+// attempt runs the body once and commits it if it succeeded.
+func (tx *Tx) attempt(fn func(tx *Tx) error) (out outcome, cause abortCause, err error) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		r := recover()
+		switch {
+		case r == nil:
+			// runtime.Goexit (t.FailNow, say): let it go on, leaving nothing held.
+			tx.release()
+		case r == abortSignal && tx.state == txAborted:
+			out, cause = outAborted, tx.cause
+		case r == retrySignal && tx.state == txRetrying:
+			out = outRetry
+		case !tx.irrevocable && !tx.readsCurrent():
+			// The panic came from a snapshot that is no longer current:
+			// run again on a fresh one, as GHC does, so that the panic
+			// that escapes reflects the latest state.
+			out, cause = outAborted, causePanicStale
+		default:
+			tx.release()
+			panic(r) // from inside the deferred call, so the traceback keeps the original frames
+		}
+	}()
+	err = fn(tx)
+	returned = true
+	switch tx.state {
+	case txAborted:
+		return outAborted, tx.cause, nil // the body recovered our abort and returned anyway
+	case txRetrying:
+		return outRetry, 0, nil
+	}
+	if err != nil {
+		return outFailed, 0, err
+	}
+	if ok, cause := tx.commit(); !ok {
+		return outAborted, cause, nil
+	}
+	return outCommitted, 0, nil
+}
+
+// abort ends this attempt because of a conflict.
+func (tx *Tx) abort(cause abortCause) {
+	tx.state = txAborted
+	tx.cause = cause
+	panic(abortSignal)
+}
+
+// endAttempt clears what one attempt left behind, keeping the Tx.
+func (tx *Tx) endAttempt() {
+	if tx.irrevocable {
+		tx.irrevocable = false
+		leaveSerial()
+	}
+	// block needs the read set; begin clears the rest.
+	tx.state = txIdle
+}
+
+// finish ends a transaction that committed or failed: it releases the Tx,
+// then runs the hooks of a commit. The Tx is back in the pool before the
+// hooks run, so a hook may start transactions of its own.
+func (tx *Tx) finish(committed bool) {
+	if !committed || len(tx.hooks) == 0 {
+		tx.release()
+		return
+	}
+	hooks := tx.hooks
+	tx.hooks = nil
+	tx.release()
+	for _, f := range hooks {
+		f()
+	}
+}
+
+// release ends the transaction and returns the Tx to the pool.
+func (tx *Tx) release() {
+	if tx.irrevocable {
+		tx.irrevocable = false
+		leaveSerial()
+	}
+	if debug {
+		debugExit(tx)
+	}
+	putTx(tx)
+}
+
+// backoff waits a random, exponentially growing time before attempt
+// number aborts+1. It yields rather than spins: on a machine with few
+// cores, the transaction we conflict with may be waiting for this P.
+func (tx *Tx) backoff(aborts int) {
+	n := uint64(1) << min(aborts-1, 7)
+	for k := tx.rand()%n + 1; k > 0; k-- {
+		runtime.Gosched()
+	}
+}
+
+// rand is xorshift64: cheap, per-Tx, and good enough for backoff.
+func (tx *Tx) rand() uint64 {
+	x := tx.rng
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	tx.rng = x
+	return x
+}
+
+// signal is the panic value the engine unwinds a body with.
+type signal struct{ what string }
+
+var (
+	abortSignal = &signal{"stm: transaction aborted (conflict)"}
+	retrySignal = &signal{"stm: Retry"}
+)
+
+func (s *signal) String() string { return s.what }
+
+func (s txState) signal() *signal {
+	if s == txRetrying {
+		return retrySignal
+	}
+	return abortSignal
+}

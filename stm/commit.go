@@ -1,0 +1,87 @@
+package stm
+
+import "sync/atomic"
+
+// commit makes the writes of a successful attempt visible, or reports a
+// conflict. It never blocks: a lock it cannot take after a short spin
+// aborts the attempt instead, because the holder may be a preempted
+// goroutine and waiting while holding our own locks could deadlock.
+func (tx *Tx) commit() (ok bool, cause abortCause) {
+	if len(tx.writes) == 0 {
+		// Every read was valid at rv, which is the serialization point.
+		return true, 0
+	}
+	for i := range tx.writes {
+		if !tx.lock(i) {
+			tx.unlock(i)
+			return false, causeLockBusy
+		}
+	}
+	c := clock.v.Add(2)
+	if c&1 != 0 && !tx.irrevocable {
+		// An irrevocable transaction started after our snapshot: let it
+		// run alone and try again after it.
+		tx.unlock(len(tx.writes))
+		return false, causeSerial
+	}
+	wv := c >> 1
+	if wv != tx.rv+1 && !tx.irrevocable && !mutations.skipCommitValidation && !tx.readsValidAtCommit() {
+		tx.unlock(len(tx.writes))
+		return false, causeValidate
+	}
+	for i := range tx.writes {
+		w := &tx.writes[i]
+		atomic.StorePointer(&w.v.val, w.box)
+		w.v.meta.Store(wv << 1)
+	}
+	for i := range tx.writes {
+		tx.writes[i].v.wake()
+	}
+	return true, 0
+}
+
+// commitLockSpins bounds the wait for a Var locked by another commit.
+const commitLockSpins = 64
+
+// lock takes the commit lock of write entry i.
+func (tx *Tx) lock(i int) bool {
+	w := &tx.writes[i]
+	for spins := 0; ; spins++ {
+		m := w.v.meta.Load()
+		if m&locked == 0 {
+			if w.v.meta.CompareAndSwap(m, m|locked) {
+				w.old = m
+				return true
+			}
+			continue
+		}
+		if spins >= commitLockSpins && !tx.irrevocable {
+			return false
+		}
+		pause(spins)
+	}
+}
+
+// unlock releases the locks of the first n write entries unchanged.
+func (tx *Tx) unlock(n int) {
+	for i := range n {
+		w := &tx.writes[i]
+		w.v.meta.Store(w.old)
+	}
+}
+
+// readsValidAtCommit reports whether every read still holds the version it
+// read: unlocked, or locked by this commit itself.
+func (tx *Tx) readsValidAtCommit() bool {
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		m := r.v.meta.Load()
+		if m>>1 != r.ver {
+			return false
+		}
+		if m&locked != 0 && tx.findWrite(r.v) < 0 {
+			return false
+		}
+	}
+	return true
+}

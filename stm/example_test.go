@@ -1,0 +1,103 @@
+package stm_test
+
+import (
+	"errors"
+	"fmt"
+
+	"gostm.dev/stm"
+)
+
+// A transfer that blocks until the source account can cover it.
+func ExampleAtomically() {
+	alice, bob := stm.NewVar(100), stm.NewVar(0)
+	transfer := func(from, to *stm.Var[int], amount int) error {
+		return stm.Atomically(func(tx *stm.Tx) error {
+			if amount <= 0 {
+				return fmt.Errorf("transfer of %d: the amount must be positive", amount)
+			}
+			bal := from.Get(tx)
+			tx.Check(bal >= amount) // block until the funds are there
+			from.Set(tx, bal-amount)
+			to.Set(tx, to.Get(tx)+amount)
+			return nil
+		})
+	}
+	fmt.Println(transfer(alice, bob, 30))
+	fmt.Println(transfer(alice, bob, -5))
+	fmt.Println(alice.Load(), bob.Load())
+	// Output:
+	// <nil>
+	// transfer of -5: the amount must be positive
+	// 70 30
+}
+
+// Retry blocks a consumer until a producer's commit gives it something to take.
+func ExampleTx_Retry() {
+	queue := stm.NewVar([]string(nil))
+	done := make(chan string)
+	go func() {
+		item := stm.Eval(func(tx *stm.Tx) string {
+			q := queue.Get(tx)
+			if len(q) == 0 {
+				tx.Retry() // wakes when queue changes
+			}
+			queue.Set(tx, q[1:])
+			return q[0]
+		})
+		done <- item
+	}()
+	queue.Store([]string{"hello"})
+	fmt.Println(<-done)
+	// Output: hello
+}
+
+// OrElse takes from the first source that has something, without blocking
+// on the other.
+func ExampleOrElse() {
+	primary, backup := stm.NewVar(0), stm.NewVar(5)
+	take := func(v *stm.Var[int]) func(*stm.Tx) string {
+		return func(tx *stm.Tx) string {
+			n := v.Get(tx)
+			tx.Check(n > 0)
+			v.Set(tx, n-1)
+			if v == primary {
+				return "primary"
+			}
+			return "backup"
+		}
+	}
+	from := stm.Eval(func(tx *stm.Tx) string {
+		return stm.OrElse(tx, take(primary), take(backup))
+	})
+	fmt.Println(from, primary.Load(), backup.Load())
+	// Output: backup 0 4
+}
+
+// AfterCommit hooks run once, after the commit, never for a failed attempt.
+func ExampleTx_AfterCommit() {
+	balance := stm.NewVar(10)
+	withdraw := func(n int) error {
+		return stm.Atomically(func(tx *stm.Tx) error {
+			b := balance.Get(tx)
+			if b < n {
+				return errors.New("insufficient funds")
+			}
+			balance.Set(tx, b-n)
+			tx.AfterCommit(func() { fmt.Println("withdrew", n) })
+			return nil
+		})
+	}
+	fmt.Println(withdraw(4))
+	fmt.Println(withdraw(40))
+	// Output:
+	// withdrew 4
+	// <nil>
+	// insufficient funds
+}
+
+func ExampleEval() {
+	x, y := stm.NewVar(3), stm.NewVar(4)
+	sum := stm.Eval(func(tx *stm.Tx) int { return x.Get(tx) + y.Get(tx) })
+	fmt.Println(sum)
+	// Output: 7
+}

@@ -1,0 +1,116 @@
+package stm
+
+// OrElse runs first; if it calls Retry, OrElse discards first's writes
+// (and AfterCommit hooks) and runs the next alternative, and so on. The
+// result of the first alternative that does not retry is returned. If
+// every alternative retries, the whole transaction retries and wakes when
+// a Var read by any of them changes: the reads of a discarded alternative
+// are kept, since the choice depended on them.
+//
+// Errors and panics are not caught: they end the transaction as usual.
+// Entering an alternative costs a few integer saves and no allocation.
+func OrElse[T any](tx *Tx, first func(*Tx) T, others ...func(*Tx) T) T {
+	if first == nil {
+		panic("stm: OrElse called with a nil first alternative")
+	}
+	for _, alt := range others {
+		if alt == nil {
+			panic("stm: OrElse called with a nil alternative")
+		}
+	}
+	tx.checkWritable()
+	if len(others) == 0 {
+		return first(tx)
+	}
+	if r, ok := tryAlternative(tx, first); ok {
+		return r
+	}
+	last := len(others) - 1
+	for _, alt := range others[:last] {
+		if r, ok := tryAlternative(tx, alt); ok {
+			return r
+		}
+	}
+	// The last alternative needs no checkpoint: if it retries, so does the
+	// enclosing transaction (or branch).
+	return others[last](tx)
+}
+
+// checkpoint is what an OrElse branch rolls back to.
+type checkpoint struct {
+	writes, undo, hooks int
+	epoch               uint32
+}
+
+// tryAlternative runs alt as an OrElse branch. ok is false if alt retried,
+// in which case its writes and hooks are gone and its reads remain.
+func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
+	cp := tx.enterBranch()
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		x := recover()
+		if x == retrySignal && tx.state == txRetrying {
+			tx.rollback(cp)
+			return
+		}
+		panic(x) // conflicts, errors and user panics end the transaction
+	}()
+	r = alt(tx)
+	returned = true
+	if tx.state == txRetrying {
+		// alt recovered our Retry panic and returned anyway: it still retried.
+		tx.rollback(cp)
+		var zero T
+		return zero, false
+	}
+	tx.leaveBranch()
+	return r, true
+}
+
+func (tx *Tx) enterBranch() checkpoint {
+	cp := checkpoint{len(tx.writes), len(tx.undo), len(tx.hooks), tx.epoch}
+	tx.orDepth++
+	tx.epochs++
+	tx.epoch = tx.epochs
+	return cp
+}
+
+// leaveBranch closes a branch that did not retry. Its boxes keep their
+// epoch, which stays current: they were allocated after every checkpoint
+// still open, so the enclosing code may overwrite them in place.
+func (tx *Tx) leaveBranch() {
+	tx.orDepth--
+	if tx.orDepth == 0 {
+		clear(tx.undo)
+		tx.undo = tx.undo[:0]
+	}
+}
+
+// rollback undoes a branch that retried: every box it replaced is put back,
+// every entry it added is dropped. Its reads stay in the read set.
+func (tx *Tx) rollback(cp checkpoint) {
+	for i := len(tx.undo) - 1; i >= cp.undo; i-- {
+		u := tx.undo[i]
+		if int(u.idx) < cp.writes {
+			w := &tx.writes[u.idx]
+			w.box, w.epoch = u.box, u.epoch
+		}
+	}
+	clear(tx.undo[cp.undo:])
+	tx.undo = tx.undo[:cp.undo]
+	if tx.index != nil {
+		for _, w := range tx.writes[cp.writes:] {
+			delete(tx.index, w.v)
+		}
+	}
+	clear(tx.writes[cp.writes:])
+	tx.writes = tx.writes[:cp.writes]
+	clear(tx.hooks[cp.hooks:])
+	tx.hooks = tx.hooks[:cp.hooks]
+	tx.orDepth--
+	tx.epoch = cp.epoch
+	tx.state = txRunning
+}
