@@ -25,12 +25,14 @@ func panicMessage(f func()) (msg string) {
 func TestNilVarPanicsWithMessage(t *testing.T) {
 	var v *stm.Var[int]
 	cases := map[string]func(){
-		"Get":    func() { stm.Atomically(func(tx *stm.Tx) error { v.Get(tx); return nil }) },
-		"Set":    func() { stm.Atomically(func(tx *stm.Tx) error { v.Set(tx, 1); return nil }) },
-		"Modify": func() { stm.Atomically(func(tx *stm.Tx) error { v.Modify(tx, func(int) int { return 0 }); return nil }) },
-		"Swap":   func() { stm.Atomically(func(tx *stm.Tx) error { v.Swap(tx, 1); return nil }) },
-		"Load":   func() { v.Load() },
-		"Store":  func() { v.Store(1) },
+		"Get": func() { stm.Atomically(func(tx *stm.Tx) error { v.Get(tx); return nil }) },
+		"Set": func() { stm.Atomically(func(tx *stm.Tx) error { v.Set(tx, 1); return nil }) },
+		"Modify": func() {
+			stm.Atomically(func(tx *stm.Tx) error { v.Modify(tx, func(int) int { return 0 }); return nil })
+		},
+		"Swap":  func() { stm.Atomically(func(tx *stm.Tx) error { v.Swap(tx, 1); return nil }) },
+		"Load":  func() { v.Load() },
+		"Store": func() { v.Store(1) },
 	}
 	for name, f := range cases {
 		require.Contains(t, panicMessage(f), "called on a nil *Var", name)
