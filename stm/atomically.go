@@ -3,6 +3,8 @@ package stm
 import (
 	"context"
 	"runtime"
+
+	"gostm.dev/stm/internal/hook"
 )
 
 // SerialAfter is the number of consecutive conflict aborts after which a
@@ -82,17 +84,27 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 		out, cause, err := tx.attempt(fn)
 		switch out {
 		case outCommitted:
+			if o := hook.Current(); o != nil {
+				wv := tx.wv
+				if len(tx.writes) == 0 {
+					wv = 0
+				}
+				o.Commit(tx, tx.rv, wv)
+			}
 			tx.finish(true)
 			return nil
 		case outFailed:
+			observeEnd(tx, "error")
 			tx.finish(false)
 			return err
 		case outAborted:
+			observeEnd(tx, "abort")
 			aborts++
 			stats.abort(cause)
 			tx.endAttempt()
 			tx.reset()
 		case outRetry:
+			observeEnd(tx, "retry")
 			if len(tx.reads) == 0 {
 				tx.release()
 				panic(retryNothingRead)
@@ -105,6 +117,12 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 			tx.reset()
 			aborts = 0
 		}
+	}
+}
+
+func observeEnd(tx *Tx, how string) {
+	if o := hook.Current(); o != nil {
+		o.End(tx, how)
 	}
 }
 
@@ -146,6 +164,7 @@ func (tx *Tx) attempt(fn func(tx *Tx) error) (out outcome, cause abortCause, err
 			// that escapes reflects the latest state.
 			out, cause = outAborted, causePanicStale
 		default:
+			observeEnd(tx, "panic")
 			tx.release()
 			panic(r) // from inside the deferred call, so the traceback keeps the original frames
 		}

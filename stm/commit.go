@@ -1,6 +1,11 @@
 package stm
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"gostm.dev/stm/internal/hook"
+)
 
 // commit makes the writes of a successful attempt visible, or reports a
 // conflict. It never blocks: a lock it cannot take after a short spin
@@ -10,6 +15,9 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	if len(tx.writes) == 0 {
 		// Every read was valid at rv, which is the serialization point.
 		return true, 0
+	}
+	if hook.On(hook.PublishBeforeLock) {
+		return tx.commitPublishingEarly()
 	}
 	for i := range tx.writes {
 		if !tx.lock(i) {
@@ -25,7 +33,7 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 		return false, causeSerial
 	}
 	wv := c >> 1
-	if wv != tx.rv+1 && !tx.irrevocable && !mutations.skipCommitValidation && !tx.readsValidAtCommit() {
+	if wv != tx.rv+1 && !tx.irrevocable && !hook.On(hook.SkipReadValidation) && !tx.readsValidAtCommit() {
 		tx.unlock(len(tx.writes))
 		return false, causeValidate
 	}
@@ -37,6 +45,7 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	for i := range tx.writes {
 		tx.writes[i].v.wake()
 	}
+	tx.wv = wv
 	return true, 0
 }
 
@@ -84,4 +93,42 @@ func (tx *Tx) readsValidAtCommit() bool {
 		}
 	}
 	return true
+}
+
+// commitPublishingEarly is the PublishBeforeLock mutation: the commit
+// protocol with write-back moved before locking and validation, so that a
+// commit that then aborts has exposed its writes. Tests only.
+func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
+	old := make([]unsafe.Pointer, len(tx.writes))
+	for i := range tx.writes {
+		w := &tx.writes[i]
+		old[i] = atomic.SwapPointer(&w.v.val, w.box)
+	}
+	restore := func() {
+		for i := range tx.writes {
+			atomic.StorePointer(&tx.writes[i].v.val, old[i])
+		}
+	}
+	for i := range tx.writes {
+		if !tx.lock(i) {
+			tx.unlock(i)
+			restore()
+			return false, causeLockBusy
+		}
+	}
+	c := clock.v.Add(2)
+	if (c&1 != 0 && !tx.irrevocable) || !tx.readsValidAtCommit() {
+		tx.unlock(len(tx.writes))
+		restore()
+		return false, causeValidate
+	}
+	wv := c >> 1
+	for i := range tx.writes {
+		tx.writes[i].v.meta.Store(wv << 1)
+	}
+	for i := range tx.writes {
+		tx.writes[i].v.wake()
+	}
+	tx.wv = wv
+	return true, 0
 }

@@ -1,5 +1,7 @@
 package stm
 
+import "gostm.dev/stm/internal/hook"
+
 // Test-only access to engine internals.
 
 // WaitersOn returns how many transactions are registered to wake on v.
@@ -14,10 +16,18 @@ func WaitersOn[T any](v *Var[T]) int {
 }
 
 // SetAcceptNewerReads switches the non-opacity mutation on or off.
-func SetAcceptNewerReads(on bool) { mutations.acceptNewerReads = on }
+func SetAcceptNewerReads(on bool) { setMutation(hook.AcceptNewerReads, on) }
 
 // Debug reports whether the goroutine-identity checks are on.
 func Debug() bool { return debug }
 
 // SetSkipCommitValidation switches the lost-update mutation on or off.
-func SetSkipCommitValidation(on bool) { mutations.skipCommitValidation = on }
+func SetSkipCommitValidation(on bool) { setMutation(hook.SkipReadValidation, on) }
+
+func setMutation(m hook.Mutation, on bool) {
+	if on {
+		hook.SetMutations(m)
+	} else {
+		hook.SetMutations(0)
+	}
+}

@@ -1,5 +1,7 @@
 package stm
 
+import "gostm.dev/stm/internal/hook"
+
 // OrElse runs first; if it calls Retry, OrElse discards first's writes
 // (and AfterCommit hooks) and runs the next alternative, and so on. The
 // result of the first alternative that does not retry is returned. If
@@ -38,8 +40,8 @@ func OrElse[T any](tx *Tx, first func(*Tx) T, others ...func(*Tx) T) T {
 
 // checkpoint is what an OrElse branch rolls back to.
 type checkpoint struct {
-	writes, undo, hooks int
-	epoch               uint32
+	writes, undo, hooks, sets int
+	epoch                     uint32
 }
 
 // tryAlternative runs alt as an OrElse branch. ok is false if alt retried,
@@ -71,7 +73,7 @@ func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
 }
 
 func (tx *Tx) enterBranch() checkpoint {
-	cp := checkpoint{len(tx.writes), len(tx.undo), len(tx.hooks), tx.epoch}
+	cp := checkpoint{len(tx.writes), len(tx.undo), len(tx.hooks), tx.sets, tx.epoch}
 	tx.orDepth++
 	tx.epochs++
 	tx.epoch = tx.epochs
@@ -113,4 +115,7 @@ func (tx *Tx) rollback(cp checkpoint) {
 	tx.orDepth--
 	tx.epoch = cp.epoch
 	tx.state = txRunning
+	if o := hook.Current(); o != nil {
+		o.Rollback(tx, cp.sets)
+	}
 }

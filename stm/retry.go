@@ -2,8 +2,11 @@ package stm
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"gostm.dev/stm/internal/hook"
 )
 
 // Retry abandons this attempt and blocks the goroutine until a Var that the
@@ -114,7 +117,7 @@ func (tx *Tx) block(ctx context.Context) error {
 	// found no waiter; validating again after registering closes that
 	// window, because the committer publishes its version before it looks
 	// for waiters and we register before we look at versions.
-	if !tx.readsCurrent() {
+	if !hook.On(hook.SkipRetryRevalidation) && !tx.readsCurrent() {
 		tx.unregister(w)
 		return nil
 	}
@@ -122,7 +125,9 @@ func (tx *Tx) block(ctx context.Context) error {
 	stats.blocked.Add(1)
 	defer stats.blocked.Add(-1)
 	var err error
-	if ctx == nil {
+	if woken(w, parkSpins) {
+		// The wake-up came while we yielded: no park and unpark.
+	} else if ctx == nil {
 		<-w.ch
 	} else {
 		select {
@@ -171,4 +176,23 @@ func (tx *Tx) unregister(w *waiter) {
 	}
 	w.queues = w.queues[:0]
 	w.ch = nil
+}
+
+// parkSpins is how many times block yields, looking for its wake-up,
+// before it parks. A partner that commits within a few hundred
+// nanoseconds (a ping-pong, a producer feeding a consumer) then costs no
+// park and unpark; a long wait costs a few yields more than a bare park.
+const parkSpins = 4
+
+// woken yields up to spins times and reports whether w was woken meanwhile.
+func woken(w *waiter, spins int) bool {
+	for range spins {
+		select {
+		case <-w.ch:
+			return true
+		default:
+		}
+		runtime.Gosched()
+	}
+	return false
 }

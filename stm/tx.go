@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"gostm.dev/stm/internal/hook"
 )
 
 // Tx is a transaction in progress. A *Tx is valid only inside the body it
@@ -11,6 +13,7 @@ import (
 // goroutines and do not keep it after the body returns.
 type Tx struct {
 	rv     uint64       // read version: the snapshot every read is consistent with
+	wv     uint64       // write version of the last commit, for observers
 	reads  []readEntry  // duplicates allowed: checking for them costs more than it saves
 	writes []writeEntry // at most one entry per Var
 	bloom  uint64       // one bit per written Var id: a cheap "not written" answer
@@ -18,6 +21,7 @@ type Tx struct {
 	undo   []undoEntry // boxes replaced inside an OrElse branch, to restore if it retries
 	hooks  []func()
 
+	sets    int    // Set calls in this attempt, so observers can follow OrElse rollbacks
 	orDepth int    // OrElse branches entered and not yet left
 	epoch   uint32 // the innermost open branch's number: boxes of this epoch are private to it
 	epochs  uint32 // branches numbered so far in this attempt
@@ -96,14 +100,16 @@ func putTx(tx *Tx) {
 // reset clears the logs for a new attempt, dropping the pointers they hold
 // so that a pooled Tx does not keep Vars or values alive.
 func (tx *Tx) reset() {
-	if len(tx.reads) > 0 {
-		clear(tx.reads)
-		tx.reads = tx.reads[:0]
+	// Plain loops rather than clear(): for the few entries of a typical
+	// transaction they beat memclrHasPointers and its bulk write barrier.
+	for i := range tx.reads {
+		tx.reads[i].v = nil
 	}
-	if len(tx.writes) > 0 {
-		clear(tx.writes)
-		tx.writes = tx.writes[:0]
+	tx.reads = tx.reads[:0]
+	for i := range tx.writes {
+		tx.writes[i].v, tx.writes[i].box = nil, nil
 	}
+	tx.writes = tx.writes[:0]
 	if len(tx.undo) > 0 {
 		clear(tx.undo)
 		tx.undo = tx.undo[:0]
@@ -116,6 +122,7 @@ func (tx *Tx) reset() {
 	tx.index = nil
 	tx.ops = 0
 	tx.orDepth, tx.epoch, tx.epochs = 0, 0, 0
+	tx.sets = 0
 }
 
 // checkUsable panics unless tx may be used for a read or write now. The
@@ -179,7 +186,7 @@ func (tx *Tx) read(b *varBase) unsafe.Pointer {
 		if b.meta.Load() != m1 {
 			continue
 		}
-		if ver := m1 >> 1; ver > tx.rv && !mutations.acceptNewerReads {
+		if ver := m1 >> 1; ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
 			// b changed after our snapshot: move the snapshot forward if
 			// nothing read so far has changed, then read b again.
 			if !tx.extend() {
@@ -190,18 +197,6 @@ func (tx *Tx) read(b *varBase) unsafe.Pointer {
 		tx.reads = append(tx.reads, readEntry{b, m1 >> 1})
 		return p
 	}
-}
-
-// mutations are deliberate bugs that tests switch on (export_test.go) to
-// prove that the tests catch them. They are never set outside tests.
-var mutations struct {
-	// acceptNewerReads reads a version newer than the snapshot without
-	// extending it: commits are still validated, but running attempts can
-	// see torn snapshots (the engine is no longer opaque).
-	acceptNewerReads bool
-	// skipCommitValidation commits without checking that the reads are
-	// still current: lost updates, not serializable.
-	skipCommitValidation bool
 }
 
 // lockWaitSpins bounds how long a read waits for a Var locked by a commit.
@@ -295,4 +290,14 @@ func (tx *Tx) AfterCommit(f func()) {
 	}
 	tx.checkWritable()
 	tx.hooks = append(tx.hooks, f)
+}
+
+// observeRead reports the read of b just made to the observer.
+func (tx *Tx) observeRead(o hook.Observer, b *varBase, value any) {
+	if i := tx.findWrite(b); i >= 0 {
+		o.Read(tx, unsafe.Pointer(b), 0, true, value)
+		return
+	}
+	// The read was logged last (duplicates are logged too).
+	o.Read(tx, unsafe.Pointer(b), tx.reads[len(tx.reads)-1].ver, false, value)
 }

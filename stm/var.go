@@ -3,6 +3,8 @@ package stm
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"gostm.dev/stm/internal/hook"
 )
 
 // varBase is the untyped part of a Var: everything the commit protocol needs.
@@ -50,12 +52,14 @@ func (v *Var[T]) Get(tx *Tx) T {
 	if v == nil {
 		panic("stm: Get called on a nil *Var")
 	}
-	p := tx.read(&v.base)
-	if p == nil {
-		var zero T
-		return zero
+	var x T
+	if p := tx.read(&v.base); p != nil {
+		x = *(*T)(p)
 	}
-	return *(*T)(p)
+	if o := hook.Current(); o != nil {
+		tx.observeRead(o, &v.base, x)
+	}
+	return x
 }
 
 // Set writes x to v in the transaction tx. The write is buffered: other
@@ -65,6 +69,10 @@ func (v *Var[T]) Set(tx *Tx, x T) {
 		panic("stm: Set called on a nil *Var")
 	}
 	tx.checkWritable()
+	tx.sets++
+	if o := hook.Current(); o != nil {
+		o.Write(tx, unsafe.Pointer(&v.base), x)
+	}
 	i := tx.findWrite(&v.base)
 	if i >= 0 && tx.ownsBox(i) {
 		// This attempt allocated the box and nobody else can see it yet:
