@@ -113,7 +113,10 @@ func (v *Var[T]) Load() T {
 }
 
 // Store sets v to x in a transaction of its own: the write gets a new
-// version and wakes transactions blocked in Retry on v.
+// version and wakes transactions blocked in Retry on v. Store must not be
+// called inside a transaction body (use Set): it would commit on its own,
+// outside the transaction, and can deadlock against an irrevocable
+// transaction.
 func (v *Var[T]) Store(x T) {
 	if v == nil {
 		panic("stm: Store called on a nil *Var")
