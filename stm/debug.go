@@ -6,15 +6,26 @@ import (
 	"sync"
 )
 
-// debug turns on the checks that need the current goroutine's identity,
-// which Go does not expose cheaply (reading it costs microseconds): a Tx
-// used from another goroutine, a nested Atomically, Store inside a body.
-// They are on only under the race detector (where tests run) or with
-// GOSTMDEBUG=1. The goroutine is checked on every operation that changes
-// the transaction's log other than reads (Set, Retry, OrElse, AfterCommit),
-// on the first read of an attempt and on every 64th operation; the race
-// detector reports the rest, since a shared Tx's logs are unsynchronised.
-var debug = raceEnabled || os.Getenv("GOSTMDEBUG") == "1"
+// Go does not expose the current goroutine's identity cheaply (reading it
+// costs microseconds), so the checks that need it are opt-in.
+//
+// debug catches a nested Atomically and a Store inside a body, at one
+// identity read per transaction. It is on under the race detector (where
+// test suites run) and with GOSTMDEBUG=1.
+//
+// debugOwner also checks, on every operation that changes the log other
+// than reads (Set, Retry, OrElse, AfterCommit), on the first read of an
+// attempt and on every 64th operation, that the Tx is used by the goroutine
+// running its body, and stops reusing Tx objects so that a Tx kept after
+// its transaction is always recognised. It costs an identity read per
+// operation, so only GOSTMDEBUG=1 turns it on; under the race detector a
+// Tx shared with a goroutine running concurrently is reported as a data
+// race on its unsynchronised logs anyway.
+var (
+	debugEnv   = os.Getenv("GOSTMDEBUG") == "1"
+	debug      = raceEnabled || debugEnv
+	debugOwner = debugEnv
+)
 
 // inBody holds the goroutines that are running a transaction (debug only).
 var inBody sync.Map // goroutine id -> struct{}

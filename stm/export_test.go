@@ -18,8 +18,22 @@ func WaitersOn[T any](v *Var[T]) int {
 // SetAcceptNewerReads switches the non-opacity mutation on or off.
 func SetAcceptNewerReads(on bool) { setMutation(hook.AcceptNewerReads, on) }
 
-// Debug reports whether the goroutine-identity checks are on.
+// Debug reports whether nested transactions are detected.
 func Debug() bool { return debug }
+
+// SetOwnerChecks switches the per-operation goroutine checks on or off
+// (GOSTMDEBUG=1 mode) and returns the previous setting. Call it only while
+// no transaction runs.
+func SetOwnerChecks(on bool) bool {
+	old := debugOwner
+	debugOwner = on
+	if on {
+		debug = true
+	} else {
+		debug = raceEnabled || debugEnv
+	}
+	return old
+}
 
 // SetSkipCommitValidation switches the lost-update mutation on or off.
 func SetSkipCommitValidation(on bool) { setMutation(hook.SkipReadValidation, on) }

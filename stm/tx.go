@@ -30,8 +30,8 @@ type Tx struct {
 	cause       abortCause // why the attempt aborted, when state is txAborted
 	irrevocable bool
 	waiter      *waiter
-	goid        int64  // the goroutine running the body; set only in debug mode
-	ops         uint32 // operations in this attempt; counted only in debug mode
+	goid        int64  // the goroutine running the body; set only in debug modes
+	ops         uint32 // operations in this attempt; counted only with owner checks on
 	rng         uint64
 }
 
@@ -73,7 +73,7 @@ var seedCounter atomic.Uint64
 func seedRand() uint64 { return seedCounter.Add(0x9E3779B97F4A7C15) | 1 }
 
 func getTx() *Tx {
-	if debug {
+	if debugOwner {
 		// Never reuse a Tx in debug mode, so a Tx kept past its transaction
 		// is always recognised as ended.
 		return &Tx{rng: seedRand()}
@@ -84,7 +84,7 @@ func getTx() *Tx {
 func putTx(tx *Tx) {
 	tx.reset()
 	tx.state = txIdle
-	if debug {
+	if debugOwner {
 		return
 	}
 	// Do not let the pool pin huge logs from a rare giant transaction.
@@ -128,7 +128,7 @@ func (tx *Tx) reset() {
 // checkUsable panics unless tx may be used for a read or write now. The
 // common case is one comparison, so that it inlines.
 func (tx *Tx) checkUsable() {
-	if tx == nil || tx.state != txRunning || debug {
+	if tx == nil || tx.state != txRunning || debugOwner {
 		tx.checkUsableSlow()
 	}
 }
@@ -146,7 +146,7 @@ func (tx *Tx) checkUsableSlow() {
 	default:
 		panic("stm: Tx used after its transaction ended: a *Tx is valid only inside the body it was passed to")
 	}
-	if debug {
+	if debugOwner {
 		tx.ops++
 		if tx.ops == 1 || tx.ops%64 == 0 {
 			debugCheckOwner(tx)
@@ -154,11 +154,11 @@ func (tx *Tx) checkUsableSlow() {
 	}
 }
 
-// checkWritable is checkUsable for operations that change the log: in
-// debug mode they always check the goroutine.
+// checkWritable is checkUsable for operations that change the log: with
+// owner checks on they always check the goroutine.
 func (tx *Tx) checkWritable() {
 	tx.checkUsable()
-	if debug && tx.ops != 1 && tx.ops%64 != 0 {
+	if debugOwner && tx.ops != 1 && tx.ops%64 != 0 {
 		debugCheckOwner(tx)
 	}
 }
