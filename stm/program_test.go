@@ -251,4 +251,3 @@ func engineRun(tx *stm.Tx, p []op, vars []*stm.Var[int], reads *[]int) error {
 	}
 	return nil
 }
-
