@@ -1,0 +1,67 @@
+package tvar_test
+
+import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"gostm.dev/stm"
+)
+
+// testSeed returns the seed for a randomised test: TVAR_SEED from the
+// environment to replay a failure, else a fresh one. It is logged either
+// way, so a failing run always shows how to replay it.
+func testSeed(t testing.TB) uint64 {
+	t.Helper()
+	if s := os.Getenv("TVAR_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("TVAR_SEED=%q: not an unsigned integer", s)
+		}
+		t.Logf("seed %d (from TVAR_SEED)", seed)
+		return seed
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d (replay with TVAR_SEED=%d)", seed, seed)
+	return seed
+}
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5DEECE66D)) }
+
+// atomically runs fn as a transaction that cannot fail.
+func atomically(fn func(tx *stm.Tx)) {
+	stm.Atomically(func(tx *stm.Tx) error { fn(tx); return nil })
+}
+
+// mustPanic runs f and fails t unless it panics with exactly want.
+func mustPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic; want %q", want)
+		}
+		if s, ok := r.(string); !ok || s != want {
+			t.Fatalf("panic %v; want %q", r, want)
+		}
+	}()
+	f()
+}
+
+var errAbort = errors.New("abort this transaction")
+
+// scale picks the size of a stress test: the full size normally, smaller
+// under -short and under the race detector, which is 5–20x slower.
+func scale(full, short, race int) int {
+	switch {
+	case testing.Short():
+		return short
+	case raceEnabled:
+		return race
+	}
+	return full
+}

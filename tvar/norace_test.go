@@ -1,0 +1,5 @@
+//go:build !race
+
+package tvar_test
+
+const raceEnabled = false
