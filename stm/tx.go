@@ -16,7 +16,7 @@ type Tx struct {
 	wv     uint64       // write version of the last commit, for observers
 	reads  []readEntry  // duplicates allowed: checking for them costs more than it saves
 	writes []writeEntry // at most one entry per Var
-	bloom  uint64       // one bit per written Var id: a cheap "not written" answer
+	bloom  uint64       // one bit per written Var: a cheap "not written" answer
 	index  map[*varBase]int32
 	undo   []undoEntry // boxes replaced inside an OrElse branch, to restore if it retries
 	hooks  []func()
@@ -245,7 +245,12 @@ func (tx *Tx) findWrite(b *varBase) int {
 	return -1
 }
 
-func bloomBit(b *varBase) uint64 { return 1 << (b.id >> 58) }
+// bloomBit hashes the Var's address. Go's heap objects do not move, and a
+// Var used in a transaction is always on the heap: the logs keep pointers
+// to it, so escape analysis cannot leave it on a stack.
+func bloomBit(b *varBase) uint64 {
+	return 1 << (uint64(uintptr(unsafe.Pointer(b))) * 0x9E3779B97F4A7C15 >> 58)
+}
 
 // ownsBox reports whether the box of write entry i was allocated inside the
 // innermost open OrElse branch (or outside any), so that it may be

@@ -20,11 +20,7 @@ type varBase struct {
 	// waiters is nil until a transaction first blocks in Retry on this Var,
 	// so a commit where nobody ever waited pays one atomic load.
 	waiters atomic.Pointer[waitQueue]
-	// id feeds the write log's Bloom filter.
-	id uint64
 }
-
-var varIDs atomic.Uint64
 
 // Var is a transactional variable holding a value of type T.
 //
@@ -39,7 +35,6 @@ type Var[T any] struct {
 // NewVar returns a new Var holding v.
 func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
-	x.base.id = varIDs.Add(1) * 0x9E3779B97F4A7C15
 	box := new(T)
 	*box = v
 	x.base.val = unsafe.Pointer(box)
