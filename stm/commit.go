@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -104,6 +105,7 @@ func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
 		w := &tx.writes[i]
 		old[i] = atomic.SwapPointer(&w.v.val, w.box)
 	}
+	runtime.Gosched() // hold the window open, so tests see the dirty values reliably
 	restore := func() {
 		for i := range tx.writes {
 			atomic.StorePointer(&tx.writes[i].v.val, old[i])

@@ -18,10 +18,12 @@ type Observer interface {
 	// transaction read its own write), the committed version it came from.
 	Read(tx any, v unsafe.Pointer, version uint64, own bool, value any)
 	// Write reports a Set. Writes are numbered per attempt from 0 in the
-	// order they happen; see Rollback.
+	// order they happen, rolled-back ones included; see Rollback.
 	Write(tx any, v unsafe.Pointer, value any)
-	// Rollback reports that an OrElse branch retried: only the first keep
-	// writes of the attempt are still in effect.
+	// Rollback reports that an OrElse branch retried: the writes numbered
+	// keep and above are undone. Numbering is not reset by a rollback, so
+	// after one, writes numbered below keep may themselves have been undone
+	// by an earlier Rollback.
 	Rollback(tx any, keep int)
 	// Commit reports a committed attempt: rv is its snapshot version, wv
 	// the version its writes got (0 for a read-only commit).
@@ -66,8 +68,9 @@ const (
 	// updates, write skew (not serializable).
 	SkipReadValidation Mutation = 1 << iota
 	// AcceptNewerReads reads versions newer than the snapshot without
-	// extending it: running attempts see torn snapshots (not opaque;
-	// commits are still validated).
+	// extending it: running attempts see torn snapshots (not opaque).
+	// Update commits are still validated; read-only commits, which the
+	// engine never validates, can commit a torn snapshot.
 	AcceptNewerReads
 	// PublishBeforeLock writes values back before taking the commit locks
 	// and validating: other transactions can read writes of a commit that
