@@ -1,0 +1,367 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gostm.dev/bench"
+)
+
+// engineOrder is the column order of the summary: the STMs, then locks
+// from coarse to fine, then the non-lock alternatives. Engines registered
+// by other packages follow, sorted.
+var engineOrder = []string{bench.Gostm, bench.Anacrolix, bench.Mutex, bench.FineLock, bench.RWMutex, bench.Channel, bench.Atomic}
+
+// tourCell is one engine on one workload in the tour.
+type tourCell struct {
+	point *bench.Point // nil when the run failed before a point existed
+	err   error
+}
+
+type tourConfig struct {
+	duration, warmup time.Duration
+	goroutines       int
+	seed             uint64
+	quiet            bool
+	workloads        []string // empty: all
+	demos            bool
+}
+
+func (a *app) parseTour(args []string) (*tourConfig, error) {
+	c := &tourConfig{}
+	fs := flag.NewFlagSet("tour", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.DurationVar(&c.duration, "duration", 300*time.Millisecond, "measured time per engine and workload")
+	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured warm-up before each measurement")
+	fs.IntVar(&c.goroutines, "goroutines", max(2, a.env.GOMAXPROCS), "worker goroutines for every workload")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the workers' random streams")
+	fs.BoolVar(&c.quiet, "q", false, "no progress bar")
+	only := fs.String("workloads", "all", "comma-separated workloads to include, or all")
+	fs.BoolVar(&c.demos, "demos", true, "include the registered demos")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(a.stdout, "usage: stmbench [tour] [flags]\n\nRuns every registered workload with every engine, and every demo, briefly,\nand ends in one table of throughput relative to a global mutex.\n\nFlags:\n")
+			fs.SetOutput(a.stdout)
+			fs.PrintDefaults()
+			return nil, errHelp
+		}
+		return nil, usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case c.duration <= 0:
+		return nil, usagef("-duration %v: must be positive", c.duration)
+	case c.warmup < 0:
+		return nil, usagef("-warmup %v: must not be negative", c.warmup)
+	case c.goroutines <= 0:
+		return nil, usagef("-goroutines %d: must be positive", c.goroutines)
+	}
+	if *only != "all" {
+		for _, name := range strings.Split(*only, ",") {
+			if _, ok := a.reg.Workload(name); !ok {
+				return nil, usagef("unknown workload %q", name)
+			}
+			c.workloads = append(c.workloads, name)
+		}
+	}
+	return c, nil
+}
+
+// tour runs every registered workload and demo briefly, printing each as
+// it finishes, then the summary table.
+func (a *app) tour(ctx context.Context, args []string) error {
+	c, err := a.parseTour(args)
+	if err != nil {
+		return err
+	}
+	var workloads []*bench.Workload
+	for _, w := range a.reg.Workloads() {
+		if len(c.workloads) == 0 || slices.Contains(c.workloads, w.Name) {
+			workloads = append(workloads, w)
+		}
+	}
+	var demos []bench.Demo
+	if c.demos {
+		demos = a.reg.Demos()
+	}
+	total := len(demos)
+	for _, w := range workloads {
+		total += len(w.Engines)
+	}
+	out := &errWriter{w: a.stdout}
+	over := ""
+	if c.goroutines > a.env.GOMAXPROCS {
+		over = " (oversubscribed: more than GOMAXPROCS)"
+	}
+	fmt.Fprintf(out, "stmbench tour: %d workloads and %d demos, %d goroutines%s, %v per engine after %v warm-up, seed %d\n",
+		len(workloads), len(demos), c.goroutines, over, c.duration, c.warmup, c.seed)
+	fmt.Fprintf(out, "%s\n", envLine(a.env))
+
+	bar := a.newProgress(c.quiet, total, "tour")
+	done := 0
+	results := map[string]map[string]tourCell{}
+	var failures []string
+	partial := false
+	var ran []*bench.Workload
+run:
+	for _, w := range workloads {
+		cells := map[string]tourCell{}
+		var res0 *bench.Result
+		for _, e := range w.EngineNames() {
+			bar.set(done, w.Name+" "+e)
+			res, err := a.reg.Run(ctx, w.Name, []string{e}, bench.Options{
+				Goroutines: []int{c.goroutines}, Duration: c.duration, Warmup: c.warmup,
+				Count: 1, Seed: c.seed, Tour: true,
+			})
+			done++
+			var inv *bench.InvariantError
+			switch {
+			case errors.As(err, &inv):
+				cells[e] = tourCell{point: lastPoint(res), err: err}
+				failures = append(failures, fmt.Sprintf("%v\n  seed: %d\n  reproduce: %s", inv, inv.Seed, reproduce(res, inv)))
+			case err != nil && ctx.Err() != nil:
+				partial = true
+				break run
+			case err != nil:
+				cells[e] = tourCell{err: err}
+				failures = append(failures, err.Error())
+			default:
+				cells[e] = tourCell{point: lastPoint(res)}
+				res0 = res
+			}
+		}
+		results[w.Name] = cells
+		ran = append(ran, w)
+		bar.finish()
+		a.printTourWorkload(out, w, res0, cells)
+		bar = a.newProgress(c.quiet, total, "tour")
+		bar.set(done, "")
+	}
+	var reports []demoResult
+	if !partial {
+		for _, d := range demos {
+			bar.set(done, d.Name)
+			rep, err := d.Run(ctx, c.seed)
+			done++
+			if err != nil && ctx.Err() != nil {
+				partial = true
+				break
+			}
+			reports = append(reports, demoResult{d, rep, err})
+			for _, o := range rep.Outcomes {
+				if v := o.Verdict(); !v.Good() {
+					failures = append(failures, fmt.Sprintf("demo %s, mode %s: %s (seed %d)", d.Name, o.Mode, v, c.seed))
+				}
+			}
+			if err != nil {
+				failures = append(failures, fmt.Sprintf("demo %s: %v (seed %d)", d.Name, err, c.seed))
+			}
+		}
+	}
+	bar.finish()
+	a.printDemos(out, reports)
+	a.printSummary(out, c, ran, results, partial, len(failures))
+	if out.err != nil {
+		return out.err
+	}
+	if len(failures) > 0 {
+		for _, f := range failures {
+			fmt.Fprintf(a.stderr, "stmbench tour: %s\n", f)
+		}
+		return &failedError{fmt.Sprintf("%d invariant or demo checks failed", len(failures))}
+	}
+	if partial {
+		return ctx.Err()
+	}
+	return nil
+}
+
+type demoResult struct {
+	demo bench.Demo
+	rep  bench.DemoReport
+	err  error
+}
+
+func lastPoint(res *bench.Result) *bench.Point {
+	if res == nil || len(res.Points) == 0 {
+		return nil
+	}
+	return &res.Points[len(res.Points)-1]
+}
+
+func (a *app) printTourWorkload(out io.Writer, w *bench.Workload, res *bench.Result, cells map[string]tourCell) {
+	params := ""
+	if res != nil && len(res.Params) > 0 {
+		params = " (" + paramString(res.Params) + ")"
+	}
+	fmt.Fprintf(out, "\n%s%s: %s\n", w.Name, params, w.Doc)
+	base := baseline(cells)
+	width := len("engine")
+	for _, e := range w.EngineNames() {
+		width = max(width, len(e))
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %-*s\ttx/s\tvs mutex\taborts/tx\tp99\tallocs/op\tcheck\t\n", width, "engine")
+	for _, e := range w.EngineNames() {
+		cell := cells[e]
+		p := cell.point
+		// Padding the name makes the right-aligned column read left-aligned.
+		name := fmt.Sprintf("%-*s", width, e)
+		if p == nil {
+			fmt.Fprintf(tw, "  %s\t-\t-\t-\t-\t-\tFAIL\t\n", name)
+			continue
+		}
+		check := "ok"
+		if cell.err != nil {
+			check = "FAIL"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, si(p.TxPerSec.Median), ratioText(p, base),
+			perTx(p, p.Counters.Aborts), dur(p.P99NS), sig3(p.AllocsPerOp), check)
+	}
+	tw.Flush()
+	// Per-role throughput is the point of some workloads (does the long
+	// transaction get through?), so it gets a line per engine.
+	for _, e := range w.EngineNames() {
+		if p := cells[e].point; p != nil && len(p.Roles) > 1 {
+			var parts []string
+			for _, r := range sortedKeys(p.Roles) {
+				parts = append(parts, fmt.Sprintf("%s %s tx/s", r, si(p.Roles[r])))
+			}
+			fmt.Fprintf(out, "  %-*s  %s\n", width, e, strings.Join(parts, ", "))
+		}
+	}
+}
+
+// baseline is the global mutex's throughput on a workload, or 0.
+func baseline(cells map[string]tourCell) float64 {
+	if c, ok := cells[bench.Mutex]; ok && c.point != nil && c.err == nil {
+		return c.point.TxPerSec.Median
+	}
+	return 0
+}
+
+func ratioText(p *bench.Point, base float64) string {
+	if base <= 0 {
+		return "-"
+	}
+	return ratioFmt(p.TxPerSec.Median / base)
+}
+
+func ratioFmt(r float64) string {
+	if r >= 10 {
+		return fmt.Sprintf("%.0f×", r)
+	}
+	if r >= 0.1 {
+		return fmt.Sprintf("%.2f×", r)
+	}
+	return fmt.Sprintf("%.3f×", r)
+}
+
+func (a *app) printDemos(out io.Writer, reports []demoResult) {
+	if len(reports) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\ndemos")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  demo\tmode\ttx/s\tvs baseline\tverdict\tchecks")
+	for _, r := range reports {
+		if r.err != nil {
+			fmt.Fprintf(tw, "  %s\t-\t-\t-\tFAIL\t%v\n", r.demo.Name, r.err)
+			continue
+		}
+		var base float64
+		for _, o := range r.rep.Outcomes {
+			if o.Mode == r.rep.Baseline {
+				base = o.TxPerSec
+			}
+		}
+		for _, o := range r.rep.Outcomes {
+			ratio := "-"
+			if base > 0 {
+				ratio = ratioFmt(o.TxPerSec / base)
+			}
+			var checks []string
+			for _, ch := range o.Checks {
+				s := ch.Name + " ok"
+				if !ch.OK {
+					s = ch.Name + " FAILED"
+					if ch.Detail != "" {
+						s += " (" + ch.Detail + ")"
+					}
+				}
+				checks = append(checks, s)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", r.demo.Name, o.Mode, si(o.TxPerSec), ratio, o.Verdict(), strings.Join(checks, ", "))
+		}
+	}
+	tw.Flush()
+}
+
+// summaryEngines orders the engines that appear in any workload.
+func summaryEngines(ws []*bench.Workload) []string {
+	seen := map[string]bool{}
+	for _, w := range ws {
+		for _, e := range w.EngineNames() {
+			seen[e] = true
+		}
+	}
+	var out, extra []string
+	for _, e := range engineOrder {
+		if seen[e] {
+			out = append(out, e)
+			delete(seen, e)
+		}
+	}
+	for e := range seen {
+		extra = append(extra, e)
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, results map[string]map[string]tourCell, partial bool, failures int) {
+	if partial {
+		fmt.Fprintln(out, "\nPARTIAL RESULTS: interrupted; the summary covers what finished")
+	}
+	fmt.Fprintf(out, "\nsummary: throughput relative to one global sync.Mutex, %d goroutines (higher is better); ok = invariant held\n", c.goroutines)
+	engines := summaryEngines(ws)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "workload\t%s\n", strings.Join(engines, "\t"))
+	for _, w := range ws {
+		cells := results[w.Name]
+		base := baseline(cells)
+		row := []string{w.Name}
+		for _, e := range engines {
+			cell, ok := cells[e]
+			switch {
+			case !ok:
+				row = append(row, "-")
+			case cell.err != nil || cell.point == nil:
+				row = append(row, "FAIL")
+			case base > 0:
+				row = append(row, ratioText(cell.point, base)+" ok")
+			default:
+				row = append(row, si(cell.point.TxPerSec.Median)+"/s ok")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	if failures == 0 {
+		fmt.Fprintln(out, "\nevery invariant held.")
+	} else {
+		fmt.Fprintf(out, "\n%d checks FAILED (details, seeds and reproducing commands on stderr).\n", failures)
+	}
+	if partial {
+		fmt.Fprintln(out, "PARTIAL RESULTS")
+	}
+}
