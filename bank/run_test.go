@@ -6,27 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gostm.dev/internal/testseed"
 )
 
-// seed returns the seed for a randomised test: $BANK_SEED if set, else a
-// fresh one, logged with the command that replays it.
-func seed(t *testing.T) uint64 {
-	t.Helper()
-	s := uint64(time.Now().UnixNano())
-	if env := os.Getenv("BANK_SEED"); env != "" {
-		v, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("BANK_SEED=%q: %v", env, err)
-		}
-		s = v
-	}
-	t.Logf("seed %d (replay: BANK_SEED=%d go test -run '^%s$' ./bank/)", s, s, t.Name())
-	return s
-}
+// seed returns the seed for a randomised test; BANK_SEED replays one.
+func seed(t *testing.T) uint64 { return testseed.Get(t, "BANK_SEED") }
 
 func mustRun(t *testing.T, cfg Config) Report {
 	t.Helper()

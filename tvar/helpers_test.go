@@ -3,31 +3,14 @@ package tvar_test
 import (
 	"errors"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
-	"time"
 
+	"gostm.dev/internal/testseed"
 	"gostm.dev/stm"
 )
 
-// testSeed returns the seed for a randomised test: TVAR_SEED from the
-// environment to replay a failure, else a fresh one. It is logged either
-// way, so a failing run always shows how to replay it.
-func testSeed(t testing.TB) uint64 {
-	t.Helper()
-	if s := os.Getenv("TVAR_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("TVAR_SEED=%q: not an unsigned integer", s)
-		}
-		t.Logf("seed %d (from TVAR_SEED)", seed)
-		return seed
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (replay with TVAR_SEED=%d)", seed, seed)
-	return seed
-}
+// testSeed returns the seed for a randomised test; TVAR_SEED replays one.
+func testSeed(t testing.TB) uint64 { return testseed.Get(t, "TVAR_SEED") }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5DEECE66D)) }
 

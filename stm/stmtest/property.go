@@ -1,10 +1,9 @@
 package stmtest
 
 import (
-	"os"
-	"strconv"
 	"testing"
-	"time"
+
+	"gostm.dev/internal/testseed"
 
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/prop"
@@ -63,20 +62,7 @@ func Property(o PropertyOptions) gopter.Prop {
 
 // Seed returns the seed for a randomised test: $STMTEST_SEED if set (to
 // replay a failure), else a fresh one. It logs the seed either way.
-func Seed(t testing.TB) int64 {
-	t.Helper()
-	if s := os.Getenv("STMTEST_SEED"); s != "" {
-		seed, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("STMTEST_SEED=%q: not an integer", s)
-		}
-		t.Logf("seed %d (from STMTEST_SEED)", seed)
-		return seed
-	}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d (replay with STMTEST_SEED=%d)", seed, seed)
-	return seed
-}
+func Seed(t testing.TB) int64 { return int64(testseed.Get(t, "STMTEST_SEED")) }
 
 // RunProperty checks Property(o) on cases generated workloads, seeded by
 // Seed(t); a failure is shrunk (at most 100 steps) and fails t.
