@@ -22,6 +22,7 @@ var small = map[string]map[string]int{
 	"intset-skip": {"initial": 64, "range": 128, "update": 50},
 	"longshort":   {"length": 32},
 	"queue":       {"capacity": 4},
+	"map":         {"keys": 64},
 }
 
 // TestEveryEngineKeepsItsInvariant runs each workload with each engine

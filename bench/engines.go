@@ -23,6 +23,7 @@ func init() {
 		longShortWorkload(),
 		queueWorkload(),
 		pingPongWorkload(),
+		mapWorkload(),
 	} {
 		Register(w)
 	}

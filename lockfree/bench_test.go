@@ -1,0 +1,281 @@
+package lockfree
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	cmap "github.com/orcaman/concurrent-map/v2"
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"gostm.dev/stm"
+	"gostm.dev/tvar"
+)
+
+// Benchmarks: the matrix (key space × read share × key type × warm
+// or growing from empty) for every variant of this package and the peers
+// sync.Map, xsync/v4 Map, orcaman/concurrent-map/v2 and gostm's
+// transactional tvar.Map (one transaction per operation: the price of a map
+// whose operations compose with other transactional state).
+//
+// The default matrix uses key spaces of 1K and 100K; -lockfree.fullmatrix
+// adds 1M. Filter with -bench, e.g.
+//
+//	go test -run '^$' -bench 'Maps/int/warm/keys=1K/reads=90' ./lockfree
+var fullMatrix = flag.Bool("lockfree.fullmatrix", false, "benchmark the 1M key space too")
+
+// benchMap is what the throughput benchmarks need from a map.
+type benchMap[K comparable] interface {
+	Load(K) (int, bool)
+	Store(K, int)
+	Delete(K)
+}
+
+type syncMapAdapter[K comparable] struct{ m sync.Map }
+
+func (a *syncMapAdapter[K]) Load(k K) (int, bool) {
+	v, ok := a.m.Load(k)
+	if !ok {
+		return 0, false
+	}
+	return v.(int), true
+}
+func (a *syncMapAdapter[K]) Store(k K, v int) { a.m.Store(k, v) }
+func (a *syncMapAdapter[K]) Delete(k K)       { a.m.Delete(k) }
+
+type cmapAdapter[K comparable] struct{ m cmap.ConcurrentMap[K, int] }
+
+func (a cmapAdapter[K]) Load(k K) (int, bool) { return a.m.Get(k) }
+func (a cmapAdapter[K]) Store(k K, v int)     { a.m.Set(k, v) }
+func (a cmapAdapter[K]) Delete(k K)           { a.m.Remove(k) }
+
+type tvarAdapter[K comparable] struct{ m *tvar.Map[K, int] }
+
+func (a tvarAdapter[K]) Load(k K) (v int, ok bool) {
+	stm.Atomically(func(tx *stm.Tx) error { v, ok = a.m.Get(tx, k); return nil })
+	return v, ok
+}
+func (a tvarAdapter[K]) Store(k K, v int) {
+	stm.Atomically(func(tx *stm.Tx) error { a.m.Set(tx, k, v); return nil })
+}
+func (a tvarAdapter[K]) Delete(k K) {
+	stm.Atomically(func(tx *stm.Tx) error { a.m.Delete(tx, k); return nil })
+}
+
+type benchTarget struct {
+	name string
+	newI func() benchMap[int]
+	newS func() benchMap[string]
+}
+
+func benchTargets() []benchTarget {
+	var ts []benchTarget
+	for _, v := range variants {
+		ts = append(ts, benchTarget{
+			name: v.name,
+			newI: func() benchMap[int] { return v.newII() },
+			newS: func() benchMap[string] { return v.newSI() },
+		})
+	}
+	return append(ts,
+		benchTarget{"sync.Map",
+			func() benchMap[int] { return &syncMapAdapter[int]{} },
+			func() benchMap[string] { return &syncMapAdapter[string]{} }},
+		benchTarget{"xsync",
+			func() benchMap[int] { return xsync.NewMap[int, int]() },
+			func() benchMap[string] { return xsync.NewMap[string, int]() }},
+		benchTarget{"cmap",
+			func() benchMap[int] {
+				return cmapAdapter[int]{cmap.NewWithCustomShardingFunction[int, int](func(k int) uint32 {
+					return uint32((uint64(k) * 0x9e3779b97f4a7c15) >> 32)
+				})}
+			},
+			func() benchMap[string] { return cmapAdapter[string]{cmap.New[int]()} }},
+		benchTarget{"tvar.Map",
+			func() benchMap[int] { return tvarAdapter[int]{tvar.NewMap[int, int]()} },
+			func() benchMap[string] { return tvarAdapter[string]{tvar.NewMap[string, int]()} }},
+	)
+}
+
+// stringKeys are long-prefix strings, as in go-concurrent-map-bench.
+func stringKeys(n int) []string {
+	ks := make([]string, n)
+	for i := range ks {
+		ks[i] = "a-long-common-prefix-to-defeat-early-exit/" + strconv.Itoa(i)
+	}
+	return ks
+}
+
+// xorshift is a per-goroutine generator cheap enough not to dominate.
+type xorshift uint64
+
+func (x *xorshift) next() uint64 {
+	*x ^= *x << 13
+	*x ^= *x >> 7
+	*x ^= *x << 17
+	return uint64(*x)
+}
+
+var benchSeed atomic.Uint64
+
+// runMix runs the mixed workload: reads% Loads, the rest split evenly
+// between Store and Delete (warm) or all Stores (grow, so the map grows
+// from empty). It reports the Load hit rate.
+func runMix[K comparable](b *testing.B, m benchMap[K], keys []K, reads int, grow bool) {
+	b.ReportAllocs()
+	var hits, loads atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := xorshift(benchSeed.Add(0x9e3779b97f4a7c15) | 1)
+		n := uint64(len(keys))
+		var h, l int64
+		for pb.Next() {
+			x := r.next()
+			k := keys[(x>>16)%n]
+			op := int(x % 100)
+			switch {
+			case op < reads:
+				l++
+				if _, ok := m.Load(k); ok {
+					h++
+				}
+			case grow || op < reads+(100-reads)/2:
+				m.Store(k, int(x))
+			default:
+				m.Delete(k)
+			}
+		}
+		hits.Add(h)
+		loads.Add(l)
+	})
+	if l := loads.Load(); l > 0 {
+		b.ReportMetric(100*float64(hits.Load())/float64(l), "hit%")
+	}
+}
+
+func BenchmarkMaps(b *testing.B) {
+	sizes := []int{1_000, 100_000}
+	if *fullMatrix {
+		sizes = append(sizes, 1_000_000)
+	}
+	ints := make([]int, sizes[len(sizes)-1])
+	for i := range ints {
+		ints[i] = i
+	}
+	strs := stringKeys(len(ints))
+	for _, kt := range []string{"int", "string"} {
+		for _, mode := range []string{"warm", "grow"} {
+			for _, n := range sizes {
+				for _, reads := range []int{100, 90, 75, 50} {
+					if mode == "grow" && reads == 100 {
+						continue // nothing would ever be stored
+					}
+					name := fmt.Sprintf("%s/%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads)
+					for _, tgt := range benchTargets() {
+						b.Run(name+"/"+tgt.name, func(b *testing.B) {
+							if kt == "int" {
+								benchOne(b, tgt.newI, ints[:n], reads, mode == "grow")
+							} else {
+								benchOne(b, tgt.newS, strs[:n], reads, mode == "grow")
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func benchOne[K comparable](b *testing.B, newMap func() benchMap[K], keys []K, reads int, grow bool) {
+	m := newMap()
+	if !grow {
+		for i, k := range keys {
+			m.Store(k, i)
+		}
+	}
+	// Leave no garbage from filling (or from the previous run) for the
+	// timed part to collect.
+	runtime.GC()
+	runMix(b, m, keys, reads, grow)
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return strconv.Itoa(n/1_000_000) + "M"
+	case n >= 1_000:
+		return strconv.Itoa(n/1_000) + "K"
+	}
+	return strconv.Itoa(n)
+}
+
+// BenchmarkLoad is single-goroutine Load of a present int key: the 0-alloc
+// path.
+func BenchmarkLoad(b *testing.B) {
+	const n = 1 << 16
+	for _, tgt := range benchTargets() {
+		b.Run(tgt.name, func(b *testing.B) {
+			m := tgt.newI()
+			for i := range n {
+				m.Store(i, i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m.Load(i & (n - 1))
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkStoreOverwrite is single-goroutine Store over present keys.
+func BenchmarkStoreOverwrite(b *testing.B) {
+	const n = 1 << 16
+	for _, tgt := range benchTargets() {
+		b.Run(tgt.name, func(b *testing.B) {
+			m := tgt.newI()
+			for i := range n {
+				m.Store(i, i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m.Store(i&(n-1), i)
+				i++
+			}
+		})
+	}
+}
+
+var memSink any
+
+// BenchmarkMemory reports the live heap per entry of a map of 100K int→int
+// entries, measured after GC.
+func BenchmarkMemory(b *testing.B) {
+	const n = 100_000
+	for _, tgt := range benchTargets() {
+		b.Run(tgt.name, func(b *testing.B) {
+			var perEntry float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				m := tgt.newI()
+				for i := range n {
+					m.Store(i, i)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				memSink = m
+				perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
+				memSink = nil
+			}
+			b.ReportMetric(perEntry, "B/entry")
+		})
+	}
+}

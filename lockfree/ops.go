@@ -1,0 +1,103 @@
+package lockfree
+
+// The lock-free variants implement two primitives, Load and update, and
+// derive the rest of the Map API from them here. update may call its
+// function more than once (each failed CAS retries it with the value then
+// current); only the call whose result was installed takes effect, and the
+// closures below recompute everything they report on every call.
+
+// updResult is what an update did: the value before (old, loaded) and
+// after (cur, ok).
+type updResult[V any] struct {
+	old, cur   V
+	loaded, ok bool
+}
+
+type updater[K comparable, V any] interface {
+	Load(key K) (V, bool)
+	update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V]
+}
+
+func doStore[K comparable, V any, M updater[K, V]](m M, key K, value V) {
+	m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+}
+
+func doLoadOrStore[K comparable, V any, M updater[K, V]](m M, key K, value V) (V, bool) {
+	if v, ok := m.Load(key); ok {
+		return v, true
+	}
+	r := m.update(key, func(old V, loaded bool) (V, ComputeOp) {
+		if loaded {
+			return old, CancelOp
+		}
+		return value, UpdateOp
+	})
+	return r.cur, r.loaded
+}
+
+func doLoadAndDelete[K comparable, V any, M updater[K, V]](m M, key K) (V, bool) {
+	if v, ok := m.Load(key); !ok {
+		return v, false
+	}
+	r := m.update(key, func(old V, _ bool) (V, ComputeOp) { return old, DeleteOp })
+	return r.old, r.loaded
+}
+
+func doSwap[K comparable, V any, M updater[K, V]](m M, key K, value V) (V, bool) {
+	r := m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+	return r.old, r.loaded
+}
+
+func doCompareAndSwap[K comparable, V any, M updater[K, V]](m M, eq func(a, b V) bool, key K, old, new V) bool {
+	eq = mustEqual(eq)
+	if cur, ok := m.Load(key); !ok || !eq(cur, old) {
+		return false
+	}
+	swapped := false
+	m.update(key, func(cur V, loaded bool) (V, ComputeOp) {
+		swapped = loaded && eq(cur, old)
+		if swapped {
+			return new, UpdateOp
+		}
+		return cur, CancelOp
+	})
+	return swapped
+}
+
+func doCompareAndDelete[K comparable, V any, M updater[K, V]](m M, eq func(a, b V) bool, key K, old V) bool {
+	eq = mustEqual(eq)
+	if cur, ok := m.Load(key); !ok || !eq(cur, old) {
+		return false
+	}
+	deleted := false
+	m.update(key, func(cur V, loaded bool) (V, ComputeOp) {
+		deleted = loaded && eq(cur, old)
+		if deleted {
+			return cur, DeleteOp
+		}
+		return cur, CancelOp
+	})
+	return deleted
+}
+
+func doCompute[K comparable, V any, M updater[K, V]](m M, key K, f func(old V, loaded bool) (V, ComputeOp)) (V, bool) {
+	r := m.update(key, f)
+	return r.cur, r.ok
+}
+
+func doLoadOrCompute[K comparable, V any, M updater[K, V]](m M, key K, f func() (V, bool)) (V, bool) {
+	if v, ok := m.Load(key); ok {
+		return v, true
+	}
+	r := m.update(key, func(old V, loaded bool) (V, ComputeOp) {
+		if loaded {
+			return old, CancelOp
+		}
+		nv, cancel := f()
+		if cancel {
+			return nv, CancelOp
+		}
+		return nv, UpdateOp
+	})
+	return r.cur, r.loaded
+}

@@ -1,0 +1,367 @@
+package lockfree
+
+import (
+	"iter"
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+)
+
+// SOList is a split-ordered list (Shalev and Shavit, JACM 2006): every
+// entry lives in one lock-free sorted linked list, and a lazily filled
+// directory of "dummy" nodes gives each hash bucket a shortcut into it.
+//
+// The list is sorted by the bit-reversed hash, so the entries of bucket b
+// are contiguous and doubling the number of buckets only splits runs: a new
+// bucket's dummy node is inserted in the middle of its parent's run, and no
+// entry ever moves. The list is Harris–Michael style with deletion in two
+// steps, as in Java's ConcurrentSkipListMap: an entry is deleted logically
+// by CASing its value box to nil (the linearization point), then unlinked
+// by appending a marker node after it (so nothing can be inserted after a
+// deleted node) and swinging its predecessor past both. Any operation that
+// meets a deleted node helps unlink it.
+//
+// Progress: lock-free, including growth: operations never block, and a
+// failed CAS means another operation made progress.
+//
+// Resize: the bucket count doubles, by one CAS, when the average run is
+// longer than 2 entries; buckets are initialised on first use by inserting
+// their dummy node (recursively initialising the parent bucket first). The
+// directory never shrinks; Clear replaces the whole structure.
+//
+// Iteration: Range walks the list in hash order, skipping deleted nodes.
+// No key is yielded twice (a key deleted and reinserted during the walk can
+// reappear only in the same run of equal hashes, which Range tracks); a key
+// present and unmodified for the whole call is yielded; a changed key may
+// be seen with any value it had, or not at all. Len sums a striped counter
+// updated at the linearization points: exact when no writes run. Clear
+// swaps in an empty list; it is linearizable (operations still working on
+// the old list all overlap the swap and order before it).
+//
+// Compute and LoadOrCompute may call f more than once when they race with
+// other writers (only the last call's result is installed), so f must be
+// free of side effects. A panic in f leaves the map unchanged.
+//
+// Use NewSOList; the zero value is not usable.
+type SOList[K comparable, V any] struct {
+	_     noCopy
+	state atomic.Pointer[soState[K, V]]
+	hash  func(K) uint64
+	eq    func(a, b V) bool
+	init  uint64 // initial bucket count
+}
+
+const (
+	soLoad    = 2  // grow when entries > soLoad × buckets
+	soSegs    = 64 // directory segments: segment s > 0 holds buckets [2^(s-1), 2^s)
+	soCheckEv = 16 // check the load after every soCheckEv-th insert on a counter stripe
+)
+
+type soState[K comparable, V any] struct {
+	head    *soNode[K, V] // dummy node of bucket 0
+	buckets atomic.Uint64 // a power of two
+	dir     [soSegs]atomic.Pointer[[]atomic.Pointer[soNode[K, V]]]
+	count   *counter
+}
+
+type soVal[V any] struct{ v V }
+
+// soNode is a list node: an entry, a bucket's dummy, or a deletion marker.
+type soNode[K comparable, V any] struct {
+	so     uint64 // split-order key: reversed hash; odd for entries, even for dummies
+	key    K
+	val    atomic.Pointer[soVal[V]] // nil: deleted (entries only)
+	next   atomic.Pointer[soNode[K, V]]
+	marker bool
+}
+
+func soRegular(h uint64) uint64 { return bits.Reverse64(h | 1<<63) }
+func soDummy(b uint64) uint64   { return bits.Reverse64(b) }
+
+// NewSOList returns an empty SOList.
+func NewSOList[K comparable, V any](opts ...Option) *SOList[K, V] {
+	c := buildConfig(opts)
+	n := uint64(2)
+	for n*soLoad < uint64(c.presize) {
+		n <<= 1
+	}
+	l := &SOList[K, V]{hash: hasherFor[K](&c), eq: equalFor[V](&c), init: n}
+	l.state.Store(l.newState())
+	return l
+}
+
+func (l *SOList[K, V]) newState() *soState[K, V] {
+	s := &soState[K, V]{count: newCounter(4 * runtime.GOMAXPROCS(0))}
+	s.head = &soNode[K, V]{}
+	s.buckets.Store(l.init)
+	s.slot(0).Store(s.head)
+	return s
+}
+
+// slot returns bucket b's directory cell, allocating its segment if needed.
+func (s *soState[K, V]) slot(b uint64) *atomic.Pointer[soNode[K, V]] {
+	seg, idx := 0, uint64(0)
+	if b > 0 {
+		seg = bits.Len64(b)
+		idx = b - 1<<(seg-1)
+	}
+	p := s.dir[seg].Load()
+	if p == nil {
+		size := 1
+		if seg > 0 {
+			size = 1 << (seg - 1)
+		}
+		ns := make([]atomic.Pointer[soNode[K, V]], size)
+		if s.dir[seg].CompareAndSwap(nil, &ns) {
+			p = &ns
+		} else {
+			p = s.dir[seg].Load()
+		}
+	}
+	return &(*p)[idx]
+}
+
+// bucket returns the dummy node of bucket b, inserting it (and its
+// ancestors) into the list on first use.
+func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soNode[K, V] {
+	cell := s.slot(b)
+	if d := cell.Load(); d != nil {
+		return d
+	}
+	parent := l.bucket(s, b&^(1<<(bits.Len64(b)-1)))
+	so := soDummy(b)
+	d := &soNode[K, V]{so: so}
+	for {
+		pred, n, found := l.search(parent, so, d.key, true)
+		if found {
+			d = n
+			break
+		}
+		d.next.Store(n)
+		if pred.next.CompareAndSwap(n, d) {
+			break
+		}
+	}
+	cell.CompareAndSwap(nil, d)
+	return d
+}
+
+func (l *SOList[K, V]) startFor(s *soState[K, V], h uint64) *soNode[K, V] {
+	return l.bucket(s, h&(s.buckets.Load()-1))
+}
+
+// isDeleted reports whether n is an entry that has been deleted. Dummies
+// have a nil value box but are told apart by their even split-order key.
+func isDeleted[K comparable, V any](n *soNode[K, V]) bool {
+	return n.so&1 == 1 && n.val.Load() == nil
+}
+
+// search looks for the node with split-order key so (and, for entries,
+// key) in the list after start, unlinking deleted nodes on the way. It
+// returns the node and true, or the live pair (pred, next) between which
+// such a node would be inserted: after the last node with a split-order
+// key <= so.
+func (l *SOList[K, V]) search(start *soNode[K, V], so uint64, key K, dummy bool) (pred, n *soNode[K, V], found bool) {
+outer:
+	for {
+		b := start
+		n := b.next.Load()
+		for {
+			if n == nil {
+				return b, nil, false
+			}
+			f := n.next.Load()
+			if n != b.next.Load() {
+				continue outer // b's next changed under us
+			}
+			if n.marker || isDeleted(b) {
+				continue outer // b is being unlinked
+			}
+			if isDeleted(n) {
+				l.helpDelete(b, n, f)
+				continue outer
+			}
+			if n.so > so {
+				return b, n, false
+			}
+			if n.so == so && (dummy || n.key == key) {
+				return b, n, true
+			}
+			b, n = n, f
+		}
+	}
+}
+
+// helpDelete advances the unlinking of the deleted node n (between b and
+// f): first a marker after n, then b's next past n and the marker.
+func (l *SOList[K, V]) helpDelete(b, n, f *soNode[K, V]) {
+	if f != n.next.Load() || n != b.next.Load() {
+		return
+	}
+	if f == nil || !f.marker {
+		m := &soNode[K, V]{marker: true}
+		m.next.Store(f)
+		n.next.CompareAndSwap(f, m)
+	} else {
+		b.next.CompareAndSwap(n, f.next.Load())
+	}
+}
+
+// Load returns the value stored for key, and whether it was present.
+func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
+	h := l.hash(key)
+	s := l.state.Load()
+	so := soRegular(h)
+	// A lock-free read-only walk: deleted nodes are skipped, not unlinked.
+	for n := l.startFor(s, h).next.Load(); n != nil && n.so <= so; n = n.next.Load() {
+		if n.so == so && !n.marker && n.key == key {
+			if v := n.val.Load(); v != nil {
+				return v.v, true
+			}
+		}
+	}
+	return value, false
+}
+
+func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V] {
+	h := l.hash(key)
+	s := l.state.Load()
+	so := soRegular(h)
+	start := l.startFor(s, h)
+	for {
+		var res updResult[V]
+		pred, n, found := l.search(start, so, key, false)
+		if found {
+			v := n.val.Load()
+			if v == nil {
+				continue
+			}
+			res.old, res.loaded = v.v, true
+			nv, op := f(v.v, true)
+			switch op {
+			case CancelOp:
+				res.cur, res.ok = v.v, true
+				return res
+			case UpdateOp:
+				if n.val.CompareAndSwap(v, &soVal[V]{nv}) {
+					res.cur, res.ok = nv, true
+					return res
+				}
+			case DeleteOp:
+				hook()
+				if n.val.CompareAndSwap(v, nil) {
+					s.count.add(h, -1)
+					hook()
+					l.search(start, so, key, false) // unlink it
+					return res
+				}
+			}
+			continue
+		}
+		var zero V
+		nv, op := f(zero, false)
+		if op != UpdateOp {
+			return res
+		}
+		x := &soNode[K, V]{so: so, key: key}
+		x.val.Store(&soVal[V]{nv})
+		x.next.Store(n)
+		hook()
+		if pred.next.CompareAndSwap(n, x) {
+			if s.count.addAndTest(h, 1, soCheckEv) {
+				if nb := s.buckets.Load(); s.count.sum() > int64(nb*soLoad) && nb < 1<<62 {
+					s.buckets.CompareAndSwap(nb, nb*2)
+				}
+			}
+			res.cur, res.ok = nv, true
+			return res
+		}
+	}
+}
+
+// Range calls f for each entry until f returns false. See the type
+// documentation for what it guarantees under concurrent writes.
+func (l *SOList[K, V]) Range(f func(key K, value V) bool) {
+	s := l.state.Load()
+	var runSo uint64
+	var run []K // keys yielded with split-order key runSo
+	for n := s.head.next.Load(); n != nil; n = n.next.Load() {
+		if n.marker || n.so&1 == 0 {
+			continue
+		}
+		v := n.val.Load()
+		if v == nil {
+			continue
+		}
+		if n.so != runSo {
+			runSo, run = n.so, run[:0]
+		} else if soContains(run, n.key) {
+			continue // deleted and reinserted behind us
+		}
+		run = append(run, n.key)
+		if !f(n.key, v.v) {
+			return
+		}
+	}
+}
+
+func soContains[K comparable](s []K, k K) bool {
+	for _, x := range s {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// All returns an iterator with Range's semantics.
+func (l *SOList[K, V]) All() iter.Seq2[K, V] { return seqOf(l.Range) }
+
+// Len returns the number of entries: exact when no writes run, otherwise
+// an approximation.
+func (l *SOList[K, V]) Len() int { return max(0, int(l.state.Load().count.sum())) }
+
+// Clear deletes every entry by swapping in an empty list.
+func (l *SOList[K, V]) Clear() { l.state.Store(l.newState()) }
+
+// Store sets the value for key.
+func (l *SOList[K, V]) Store(key K, value V) { doStore(l, key, value) }
+
+// LoadOrStore returns the existing value for key if present; otherwise it
+// stores and returns value. loaded reports which.
+func (l *SOList[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
+	return doLoadOrStore(l, key, value)
+}
+
+// LoadAndDelete deletes key, returning the previous value if any.
+func (l *SOList[K, V]) LoadAndDelete(key K) (value V, loaded bool) { return doLoadAndDelete(l, key) }
+
+// Delete deletes key.
+func (l *SOList[K, V]) Delete(key K) { doLoadAndDelete(l, key) }
+
+// Swap stores value for key and returns the previous value if any.
+func (l *SOList[K, V]) Swap(key K, value V) (previous V, loaded bool) { return doSwap(l, key, value) }
+
+// CompareAndSwap stores new for key if its value equals old. It panics if
+// values cannot be compared (see the package documentation).
+func (l *SOList[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
+	return doCompareAndSwap(l, l.eq, key, old, new)
+}
+
+// CompareAndDelete deletes key if its value equals old. It panics if values
+// cannot be compared (see the package documentation).
+func (l *SOList[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
+	return doCompareAndDelete(l, l.eq, key, old)
+}
+
+// Compute applies f to the current value of key; see [Map] and the type
+// documentation (f may run more than once).
+func (l *SOList[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
+	return doCompute(l, key, f)
+}
+
+// LoadOrCompute returns the value of key if present; otherwise it stores
+// the result of f unless f cancels. See [Map]; f may run more than once.
+func (l *SOList[K, V]) LoadOrCompute(key K, f func() (newValue V, cancel bool)) (actual V, loaded bool) {
+	return doLoadOrCompute(l, key, f)
+}
