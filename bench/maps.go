@@ -24,7 +24,6 @@ const (
 	SyncMap         = "syncmap" // sync.Map
 	Xsync           = "xsync"   // github.com/puzpuzpuz/xsync/v4 Map
 	CMap            = "cmap"    // github.com/orcaman/concurrent-map/v2
-	TvarMap         = "tvar"    // gostm.dev/tvar.Map, one transaction per operation
 )
 
 // mapWorkload is the concurrent hash map benchmark: random keys from a key
@@ -60,7 +59,7 @@ func mapWorkload() Workload {
 				m := cmap.NewWithCustomShardingFunction[int, int](func(k int) uint32 { return uint32(mix64(uint64(k))) })
 				return newMapInstance(s, cmapAdapter{m}), nil
 			}},
-			{Name: TvarMap, Doc: "tvar.Map, one transaction per operation", New: func(s Setup) (Instance, error) {
+			{Name: Gostm, Doc: "tvar.Map, one transaction per operation", New: func(s Setup) (Instance, error) {
 				return newMapInstance(s, tvarAdapter{tvar.NewMap[int, int]()}), nil
 			}, Counters: GostmCounters},
 			{Name: Mutex, Doc: "a Go map behind one sync.Mutex", New: func(s Setup) (Instance, error) {

@@ -306,26 +306,35 @@ func (a *app) printDemos(out io.Writer, reports []demoResult) {
 	tw.Flush()
 }
 
-// summaryEngines orders the engines that appear in any workload.
-func summaryEngines(ws []*bench.Workload) []string {
-	seen := map[string]bool{}
+// summaryEngines orders the engines of the summary's columns: the common
+// ones (engineOrder), then, sorted, any other engine that serves at least
+// two workloads. An engine of a single workload (the lock-free maps, say)
+// would add a column with one cell; it is left to that workload's table,
+// and returned in only.
+func summaryEngines(ws []*bench.Workload) (columns, only []string) {
+	uses := map[string]int{}
 	for _, w := range ws {
 		for _, e := range w.EngineNames() {
-			seen[e] = true
+			uses[e]++
 		}
 	}
-	var out, extra []string
 	for _, e := range engineOrder {
-		if seen[e] {
-			out = append(out, e)
-			delete(seen, e)
+		if uses[e] > 0 {
+			columns = append(columns, e)
+			delete(uses, e)
 		}
 	}
-	for e := range seen {
-		extra = append(extra, e)
+	var extra []string
+	for e, n := range uses {
+		if n > 1 {
+			extra = append(extra, e)
+		} else {
+			only = append(only, e)
+		}
 	}
 	slices.Sort(extra)
-	return append(out, extra...)
+	slices.Sort(only)
+	return append(columns, extra...), only
 }
 
 func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, results map[string]map[string]tourCell, partial bool, failures int) {
@@ -333,7 +342,17 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 		fmt.Fprintln(out, "\nPARTIAL RESULTS: interrupted; the summary covers what finished")
 	}
 	fmt.Fprintf(out, "\nsummary: throughput relative to one global sync.Mutex, %d goroutines (higher is better); ok = invariant held\n", c.goroutines)
-	engines := summaryEngines(ws)
+	engines, only := summaryEngines(ws)
+	// A failure is never left out of the summary, whatever its engine.
+	only = slices.DeleteFunc(only, func(e string) bool {
+		for _, cells := range results {
+			if cell, ok := cells[e]; ok && (cell.err != nil || cell.point == nil) {
+				engines = append(engines, e)
+				return true
+			}
+		}
+		return false
+	})
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\t%s\n", strings.Join(engines, "\t"))
 	for _, w := range ws {
@@ -356,6 +375,9 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+	if len(only) > 0 {
+		fmt.Fprintf(out, "(engines of a single workload, in its table above: %s)\n", strings.Join(only, ", "))
+	}
 	if failures == 0 {
 		fmt.Fprintln(out, "\nevery invariant held.")
 	} else {
