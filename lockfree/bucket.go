@@ -181,8 +181,15 @@ type bmResult[V any] struct {
 	grow, emptied bool
 }
 
-// compute is the one write path: under the key's bucket lock it calls f
-// exactly once with the current value and applies the returned op.
+// update is compute in the shape the shared operations of ops.go take.
+func (m *BucketMap[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V] {
+	r := m.compute(key, f)
+	return updResult[V]{old: r.old, cur: r.cur, loaded: r.loaded, ok: r.ok}
+}
+
+// compute is the one general write path (Store and Delete have their own,
+// faster ones): under the key's bucket lock it calls f exactly once with
+// the current value and applies the returned op.
 func (m *BucketMap[K, V]) compute(key K, f func(old V, loaded bool) (V, ComputeOp)) bmResult[V] {
 	h := m.hashOf(key)
 	for {
@@ -446,16 +453,7 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
 func (m *BucketMap[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	if v, ok := m.Load(key); ok {
-		return v, true
-	}
-	r := m.compute(key, func(old V, loaded bool) (V, ComputeOp) {
-		if loaded {
-			return old, CancelOp
-		}
-		return value, UpdateOp
-	})
-	return r.cur, r.loaded
+	return doLoadOrStore(m, key, value)
 }
 
 // LoadAndDelete deletes key, returning the previous value if any.
@@ -524,62 +522,26 @@ func (m *BucketMap[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // CompareAndSwap stores new for key if its value equals old. It panics if
 // values cannot be compared (see the package documentation).
 func (m *BucketMap[K, V]) CompareAndSwap(key K, old, new V) (swapped bool) {
-	eq := mustEqual(m.eq)
-	if cur, ok := m.Load(key); !ok || !eq(cur, old) {
-		return false
-	}
-	m.compute(key, func(cur V, loaded bool) (V, ComputeOp) {
-		if loaded && eq(cur, old) {
-			swapped = true
-			return new, UpdateOp
-		}
-		return cur, CancelOp
-	})
-	return swapped
+	return doCompareAndSwap(m, m.eq, key, old, new)
 }
 
 // CompareAndDelete deletes key if its value equals old. It panics if values
 // cannot be compared (see the package documentation).
 func (m *BucketMap[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
-	eq := mustEqual(m.eq)
-	if cur, ok := m.Load(key); !ok || !eq(cur, old) {
-		return false
-	}
-	m.compute(key, func(cur V, loaded bool) (V, ComputeOp) {
-		if loaded && eq(cur, old) {
-			deleted = true
-			return cur, DeleteOp
-		}
-		return cur, CancelOp
-	})
-	return deleted
+	return doCompareAndDelete(m, m.eq, key, old)
 }
 
 // Compute runs f once, under the key's bucket lock, and applies the
 // returned op. See [Map] and the type documentation.
 func (m *BucketMap[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	r := m.compute(key, f)
-	return r.cur, r.ok
+	return doCompute(m, key, f)
 }
 
 // LoadOrCompute returns the value of key if present; otherwise it stores
 // the result of f unless f cancels. f runs at most once, under the bucket
 // lock. See [Map].
 func (m *BucketMap[K, V]) LoadOrCompute(key K, f func() (newValue V, cancel bool)) (actual V, loaded bool) {
-	if v, ok := m.Load(key); ok {
-		return v, true
-	}
-	r := m.compute(key, func(old V, loaded bool) (V, ComputeOp) {
-		if loaded {
-			return old, CancelOp
-		}
-		nv, cancel := f()
-		if cancel {
-			return nv, CancelOp
-		}
-		return nv, UpdateOp
-	})
-	return r.cur, r.loaded
+	return doLoadOrCompute(m, key, f)
 }
 
 // Range calls f for each entry until f returns false. See the type

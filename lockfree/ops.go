@@ -1,10 +1,12 @@
 package lockfree
 
-// The lock-free variants implement two primitives, Load and update, and
-// derive the rest of the Map API from them here. update may call its
-// function more than once (each failed CAS retries it with the value then
-// current); only the call whose result was installed takes effect, and the
-// closures below recompute everything they report on every call.
+// The variants (all but StripedMap) implement two primitives, Load and
+// update, and derive most of the rest of the Map API from them here. In
+// the lock-free variants update may call its function more than once (each
+// failed CAS retries it with the value then current; only the call whose
+// result was installed takes effect), so the closures below recompute
+// everything they report on every call. BucketMap's update calls it once,
+// under the bucket lock.
 
 // updResult is what an update did: the value before (old, loaded) and
 // after (cur, ok).
