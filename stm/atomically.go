@@ -28,6 +28,7 @@ const SerialAfter = 12
 // takes effect. It must not call Atomically itself: pass tx to helpers
 // instead, so they become part of the same transaction.
 func Atomically(fn func(tx *Tx) error) error {
+	//lint:ignore SA1012 nil means no context: a plain Atomically parks without a select
 	return atomically(nil, fn)
 }
 
@@ -53,6 +54,7 @@ func Eval[T any](fn func(tx *Tx) T) T {
 		panic("stm: Eval called with a nil function")
 	}
 	var r T
+	//lint:ignore SA1012 nil means no context: a plain Atomically parks without a select
 	atomically(nil, func(tx *Tx) error {
 		r = fn(tx)
 		return nil

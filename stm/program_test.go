@@ -143,9 +143,6 @@ var errModelFail = errors.New("model: fail")
 
 type modelPanic struct{}
 
-// retrySignal unwinds the reference interpreter on Retry.
-type modelRetry struct{}
-
 // interpret runs p sequentially on state (mutating it) and appends what it
 // reads to reads.
 func interpret(p []op, state *[modelVars]int, reads *[]int) (outcome outcomeKind, retried bool) {

@@ -135,7 +135,7 @@ func TestChanBlocking(t *testing.T) {
 // weak pointers to them go nil after a collection. The weak pointers
 // target the values themselves, which only the list cells hold.
 func TestChanNoRetention(t *testing.T) {
-	type payload struct{ b [256]byte }
+	type payload struct{ _ [256]byte }
 	c := tvar.NewChan[*payload]()
 	var unread []weak.Pointer[payload]
 	for range 100 {

@@ -61,11 +61,7 @@ func CheckBlackBox(h *History) Report {
 	}
 
 	// External reads of every node, checked for internal consistency.
-	type extRead struct {
-		v     int
-		value string
-	}
-	ext := make([][]extRead, len(g.nodes))
+	ext := make([][]varValue, len(g.nodes)) // the reads of values written by other transactions
 	unknown := map[int]map[string]int{}
 	for n := 1; n < len(g.nodes); n++ {
 		a := g.attempt(n)
@@ -88,7 +84,7 @@ func CheckBlackBox(h *History) Report {
 					continue
 				}
 				first[op.Var] = val
-				ext[n] = append(ext[n], extRead{op.Var, val})
+				ext[n] = append(ext[n], varValue{op.Var, val})
 				if _, ok := writes[varValue{op.Var, val}]; !ok {
 					if unknown[op.Var] == nil {
 						unknown[op.Var] = map[string]int{}
@@ -115,7 +111,7 @@ func CheckBlackBox(h *History) Report {
 		readFrom[n] = map[int]int{}
 		for _, e := range ext[n] {
 			x := h.VarName(e.v)
-			if w, ok := finalWriter[varValue{e.v, e.value}]; ok {
+			if w, ok := finalWriter[e]; ok {
 				if w == n {
 					r.add(Internal, []int{g.txnID(n)}, "%s read %s = %s before writing that value itself", g.name(n), x, e.value)
 					continue
@@ -124,7 +120,7 @@ func CheckBlackBox(h *History) Report {
 				g.addEdge(w, n, edgeWR, e.v, e.value)
 				continue
 			}
-			if refs, ok := writes[varValue{e.v, e.value}]; ok {
+			if refs, ok := writes[e]; ok {
 				c, why := dirtyClass(h, refs, g.nodes[n].txn)
 				if c != GarbageRead {
 					r.add(c, []int{g.txnID(n), h.Txns[refs[0].txn].ID}, "%s read %s = %s: %s", g.name(n), x, e.value, why)

@@ -189,6 +189,7 @@ func Name[T any](r *Recorder, v *stm.Var[T], name string) {
 
 // Atomically is stm.Atomically, recorded.
 func (c *Client) Atomically(fn func(tx *stm.Tx) error) error {
+	//lint:ignore SA1012 nil means no context: run calls stm.Atomically
 	return c.run(nil, fn)
 }
 

@@ -16,11 +16,6 @@ type version struct {
 	txn   int // index into History.Txns; -1 for the initial version
 }
 
-type readPos struct {
-	v   int // Var ID
-	ver uint64
-}
-
 const never = math.MaxUint64
 
 // CheckWhiteBox checks a versioned history (one recorded by a Recorder)
