@@ -112,6 +112,9 @@ func (tx *Tx) block(ctx context.Context) error {
 		tx.waiter = w
 	}
 	w.ch = make(chan struct{}, 1)
+	if hook.On(hook.SkipRetryRevalidation) {
+		runtime.Gosched() // hold the window open, so tests see the lost wake-up even on one CPU
+	}
 	tx.register(w)
 	// A commit between our validation and our registration would have
 	// found no waiter; validating again after registering closes that
