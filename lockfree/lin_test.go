@@ -145,6 +145,12 @@ func checkLinearizable(t tester, v variant, opts []Option, seed int64, cfg linCo
 					for k := 1000; k < 1200; k++ {
 						m.Delete(k)
 					}
+					// With one P this loop would run for whole time slices
+					// and starve the recorded clients (minutes per test);
+					// with more, keep the pressure on the resizes.
+					if runtime.GOMAXPROCS(0) == 1 {
+						runtime.Gosched()
+					}
 				}
 			}()
 		}
