@@ -405,6 +405,23 @@ func bmAppend[K comparable, V any](head *bmBucket[K, V], tag uint64, e *bmEntry[
 	}
 }
 
+// lockHead locks the head bucket of hash h's chain in the current table
+// and returns them; a table being resized is first helped to completion,
+// since its chains are frozen.
+func (m *BucketMap[K, V]) lockHead(h uint64) (*bmTable[K, V], uint64, *bmBucket[K, V]) {
+	for {
+		t := m.table.Load()
+		idx := h & t.mask
+		head := &t.buckets[idx]
+		head.mu.Lock()
+		if t.next.Load() == nil {
+			return t, idx, head
+		}
+		head.mu.Unlock()
+		m.helpResize(t)
+	}
+}
+
 // Store sets the value for key.
 func (m *BucketMap[K, V]) Store(key K, value V) { m.store(key, value) }
 
@@ -413,54 +430,44 @@ func (m *BucketMap[K, V]) Store(key K, value V) { m.store(key, value) }
 func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 	h := m.hashOf(key)
 	tag := bmTag(h)
-	for {
-		t := m.table.Load()
-		idx := h & t.mask
-		head := &t.buckets[idx]
-		head.mu.Lock()
-		if t.next.Load() != nil {
-			head.mu.Unlock()
-			m.helpResize(t)
-			continue
-		}
-		var free, last *bmBucket[K, V]
-		freeSlot := 0
-		for b := head; b != nil; b = b.next.Load() {
-			meta := b.meta.Load()
-			for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
-				i := bmSlot(w)
-				if e := b.slots[i].Load(); e.key == key {
-					b.slots[i].Store(&bmEntry[K, V]{key, value})
-					head.mu.Unlock()
-					return e.value, true
-				}
+	t, idx, head := m.lockHead(h)
+	var free, last *bmBucket[K, V]
+	freeSlot := 0
+	for b := head; b != nil; b = b.next.Load() {
+		meta := b.meta.Load()
+		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
+			i := bmSlot(w)
+			if e := b.slots[i].Load(); e.key == key {
+				b.slots[i].Store(&bmEntry[K, V]{key, value})
+				head.mu.Unlock()
+				return e.value, true
 			}
-			if free == nil {
-				if w := bmEmpty(meta); w != 0 {
-					free, freeSlot = b, bmSlot(w)
-				}
+		}
+		if free == nil {
+			if w := bmEmpty(meta); w != 0 {
+				free, freeSlot = b, bmSlot(w)
 			}
-			last = b
 		}
-		e := &bmEntry[K, V]{key, value}
-		grow := false
-		if free != nil {
-			free.slots[freeSlot].Store(e)
-			free.meta.Store(free.meta.Load() | tag<<(8*freeSlot))
-		} else {
-			nb := &bmBucket[K, V]{}
-			nb.slots[0].Store(e)
-			nb.meta.Store(tag)
-			last.next.Store(nb)
-			grow = true
-		}
-		t.size.add(idx, 1)
-		head.mu.Unlock()
-		if grow {
-			m.maybeGrow(t)
-		}
-		return old, false
+		last = b
 	}
+	e := &bmEntry[K, V]{key, value}
+	grow := false
+	if free != nil {
+		free.slots[freeSlot].Store(e)
+		free.meta.Store(free.meta.Load() | tag<<(8*freeSlot))
+	} else {
+		nb := &bmBucket[K, V]{}
+		nb.slots[0].Store(e)
+		nb.meta.Store(tag)
+		last.next.Store(nb)
+		grow = true
+	}
+	t.size.add(idx, 1)
+	head.mu.Unlock()
+	if grow {
+		m.maybeGrow(t)
+	}
+	return old, false
 }
 
 // LoadOrStore returns the existing value for key if present; otherwise it
@@ -481,47 +488,37 @@ func (m *BucketMap[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 func (m *BucketMap[K, V]) delete(key K) (old V, loaded bool) {
 	h := m.hashOf(key)
 	tag := bmTag(h)
-	for {
-		t := m.table.Load()
-		idx := h & t.mask
-		head := &t.buckets[idx]
-		head.mu.Lock()
-		if t.next.Load() != nil {
-			head.mu.Unlock()
-			m.helpResize(t)
-			continue
-		}
-		var prev *bmBucket[K, V]
-		for b := head; b != nil; prev, b = b, b.next.Load() {
-			meta := b.meta.Load()
-			for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
-				i := bmSlot(w)
-				e := b.slots[i].Load()
-				if e.key != key {
-					continue
-				}
-				meta &^= 0xff << (8 * i)
-				b.meta.Store(meta)
-				b.slots[i].Store(nil)
-				t.size.add(idx, -1)
-				emptied := false
-				if meta == 0 {
-					if b != head {
-						prev.next.Store(b.next.Load())
-					} else {
-						emptied = b.next.Load() == nil
-					}
-				}
-				head.mu.Unlock()
-				if emptied {
-					m.maybeShrink(t)
-				}
-				return e.value, true
+	t, idx, head := m.lockHead(h)
+	var prev *bmBucket[K, V]
+	for b := head; b != nil; prev, b = b, b.next.Load() {
+		meta := b.meta.Load()
+		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
+			i := bmSlot(w)
+			e := b.slots[i].Load()
+			if e.key != key {
+				continue
 			}
+			meta &^= 0xff << (8 * i)
+			b.meta.Store(meta)
+			b.slots[i].Store(nil)
+			t.size.add(idx, -1)
+			emptied := false
+			if meta == 0 {
+				if b != head {
+					prev.next.Store(b.next.Load())
+				} else {
+					emptied = b.next.Load() == nil
+				}
+			}
+			head.mu.Unlock()
+			if emptied {
+				m.maybeShrink(t)
+			}
+			return e.value, true
 		}
-		head.mu.Unlock()
-		return old, false
 	}
+	head.mu.Unlock()
+	return old, false
 }
 
 // Delete deletes key.
