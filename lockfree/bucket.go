@@ -52,10 +52,7 @@ import (
 type BucketMap[K comparable, V any] struct {
 	_        noCopy
 	table    atomic.Pointer[bmTable[K, V]]
-	hash     func(K) uint64 // WithHasher's function, or nil
-	intKey   bool           // hash with mix64(key, seed) inline
-	seed     uint64         // for intKey
-	mseed    maphash.Seed   // for the other keys without WithHasher
+	hasher   keyHasher[K]
 	eq       func(a, b V) bool
 	minLen   int
 	growOnly bool
@@ -118,13 +115,7 @@ func NewBucketMap[K comparable, V any](opts ...Option) *BucketMap[K, V] {
 		n = bmLenFor(c.presize)
 	}
 	m := &BucketMap[K, V]{eq: equalFor[V](&c), minLen: n, growOnly: c.growOnly}
-	m.seed, m.intKey = intSeed[K](&c)
-	switch {
-	case c.hasher != nil:
-		m.hash = hasherFor[K](&c)
-	case !m.intKey:
-		m.mseed = maphash.MakeSeed()
-	}
+	m.hasher = newKeyHasher[K](&c)
 	m.table.Store(newBMTable[K, V](n))
 	return m
 }
@@ -140,17 +131,7 @@ func bmLenFor(n int) int {
 	return l
 }
 
-func (m *BucketMap[K, V]) hashOf(key K) uint64 {
-	if m.intKey {
-		return mix64(*(*uint64)(unsafe.Pointer(&key)), m.seed)
-	}
-	if m.hash == nil {
-		// A direct call, not through a function value: it inlines, which
-		// is worth several nanoseconds a Load for string keys.
-		return maphash.Comparable(m.mseed, key)
-	}
-	return m.hash(key)
-}
+func (m *BucketMap[K, V]) hashOf(key K) uint64 { return m.hasher.hash(key) }
 
 func bmTag(h uint64) uint64 { return h>>57 | bmTagBit }
 
@@ -174,7 +155,17 @@ func bmSlot(w uint64) int { return bits.TrailingZeros64(w) >> 3 }
 
 // Load returns the value stored for key, and whether it was present.
 func (m *BucketMap[K, V]) Load(key K) (value V, ok bool) {
-	h := m.hashOf(key)
+	// keyHasher.hash spelled out: Load is the hot path, and the call would
+	// cost a fifth of a cached Load.
+	var h uint64
+	switch kh := &m.hasher; {
+	case kh.intKey:
+		h = mix64(*(*uint64)(unsafe.Pointer(&key)), kh.seed)
+	case kh.fn == nil:
+		h = maphash.Comparable(kh.mseed, key)
+	default:
+		h = kh.fn(key)
+	}
 	t := m.table.Load()
 	tag := bmTag(h)
 	for b := &t.buckets[h&t.mask]; b != nil; b = b.next.Load() {
@@ -430,6 +421,9 @@ func (m *BucketMap[K, V]) Store(key K, value V) { m.store(key, value) }
 func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 	h := m.hashOf(key)
 	tag := bmTag(h)
+	// Both outcomes publish a new entry; allocating it before taking the
+	// lock keeps the allocation out of the critical section.
+	e := &bmEntry[K, V]{key, value}
 	t, idx, head := m.lockHead(h)
 	var free, last *bmBucket[K, V]
 	freeSlot := 0
@@ -437,10 +431,10 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 		meta := b.meta.Load()
 		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
 			i := bmSlot(w)
-			if e := b.slots[i].Load(); e.key == key {
-				b.slots[i].Store(&bmEntry[K, V]{key, value})
+			if cur := b.slots[i].Load(); cur.key == key {
+				b.slots[i].Store(e)
 				head.mu.Unlock()
-				return e.value, true
+				return cur.value, true
 			}
 		}
 		if free == nil {
@@ -450,7 +444,6 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 		}
 		last = b
 	}
-	e := &bmEntry[K, V]{key, value}
 	grow := false
 	if free != nil {
 		free.slots[freeSlot].Store(e)

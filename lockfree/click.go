@@ -63,7 +63,7 @@ import (
 type ClickMap[K comparable, V any] struct {
 	_         noCopy
 	root      atomic.Pointer[nbRoot[K, V]]
-	hash      func(K) uint64
+	hasher    keyHasher[K]
 	eq        func(a, b V) bool
 	minLen    int
 	deadKey   *nbKey[K] // key of a slot killed by a copy
@@ -118,7 +118,7 @@ func NewClickMap[K comparable, V any](opts ...Option) *ClickMap[K, V] {
 		}
 	}
 	m := &ClickMap[K, V]{
-		hash: hasherFor[K](&c), eq: equalFor[V](&c), minLen: n,
+		hasher: newKeyHasher[K](&c), eq: equalFor[V](&c), minLen: n,
 		deadKey: &nbKey[K]{}, tombstone: &nbVal[V]{}, tombPrime: &nbVal[V]{prime: true}, delPrime: &nbVal[V]{prime: true},
 	}
 	m.root.Store(m.newRoot())
@@ -142,7 +142,7 @@ func (m *ClickMap[K, V]) absent(v *nbVal[V]) bool { return v == nil || v == m.to
 
 // Load returns the value stored for key, and whether it was present.
 func (m *ClickMap[K, V]) Load(key K) (value V, ok bool) {
-	h := m.hash(key)
+	h := m.hasher.hash(key)
 	r := m.root.Load()
 	return m.get(r, r.kvs.Load(), key, h)
 }
@@ -184,7 +184,7 @@ func (m *ClickMap[K, V]) get(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint64)
 // update is the write path: it claims key's slot and CASes the value slot
 // from the value f saw to the value f returned, retrying on interference.
 func (m *ClickMap[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V] {
-	h := m.hash(key)
+	h := m.hasher.hash(key)
 	r := m.root.Load()
 	t := r.kvs.Load()
 	if t.newkvs.Load() != nil {

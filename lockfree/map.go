@@ -1,13 +1,9 @@
 package lockfree
 
 import (
-	"hash/maphash"
 	"iter"
-	"math/bits"
-	"math/rand/v2"
 	"reflect"
 	"sync/atomic"
-	"unsafe"
 )
 
 // Map is the method set shared by every map in this package. The names and
@@ -114,62 +110,6 @@ func buildConfig(opts []Option) config {
 		o(&c)
 	}
 	return c
-}
-
-// hasherFor returns the hash function for K: the injected one, a fast
-// multiply-mix for integer keys, maphash.String for strings, and
-// maphash.Comparable for everything else. Integer keys are mixed with a
-// random per-map seed, which spreads keys well but is not as resistant to
-// deliberate collision attacks as maphash.
-func hasherFor[K comparable](c *config) func(K) uint64 {
-	if c.hasher != nil {
-		h, ok := c.hasher.(func(K) uint64)
-		if !ok {
-			panic("lockfree: WithHasher function has type " + reflect.TypeOf(c.hasher).String() +
-				", want func(" + reflect.TypeFor[K]().String() + ") uint64")
-		}
-		return h
-	}
-	seed := maphash.MakeSeed()
-	s := rand.Uint64() | 1
-	t := reflect.TypeFor[K]()
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
-		if t.Size() == 8 {
-			return func(k K) uint64 { return mix64(*(*uint64)(unsafe.Pointer(&k)), s) }
-		}
-	case reflect.Int32, reflect.Uint32:
-		return func(k K) uint64 { return mix64(uint64(*(*uint32)(unsafe.Pointer(&k))), s) }
-	case reflect.Int16, reflect.Uint16:
-		return func(k K) uint64 { return mix64(uint64(*(*uint16)(unsafe.Pointer(&k))), s) }
-	case reflect.Int8, reflect.Uint8:
-		return func(k K) uint64 { return mix64(uint64(*(*uint8)(unsafe.Pointer(&k))), s) }
-	case reflect.String:
-		return func(k K) uint64 { return maphash.String(seed, *(*string)(unsafe.Pointer(&k))) }
-	}
-	return func(k K) uint64 { return maphash.Comparable(seed, k) }
-}
-
-// intSeed reports whether K is an 8-byte integer kind hashed by the default
-// mixer (no WithHasher), and returns a seed for it, so that hot paths can
-// hash inline instead of through a function value.
-func intSeed[K comparable](c *config) (seed uint64, ok bool) {
-	if c.hasher != nil {
-		return 0, false
-	}
-	t := reflect.TypeFor[K]()
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
-		return rand.Uint64() | 1, t.Size() == 8
-	}
-	return 0, false
-}
-
-// mix64 is a wyhash-style 64x64->128 multiply folded to 64 bits: a few
-// nanoseconds, against 15-20 for maphash.Comparable on an int.
-func mix64(x, seed uint64) uint64 {
-	hi, lo := bits.Mul64(x^seed, 0xa0761d6478bd642f)
-	return hi ^ lo
 }
 
 // equalFor returns the value comparison for CompareAndSwap and

@@ -24,8 +24,9 @@ import (
 // Progress: lock-free, including growth: operations never block, and a
 // failed CAS means another operation made progress.
 //
-// Resize: the bucket count doubles, by one CAS, when the average run is
-// longer than 2 entries; buckets are initialised on first use by inserting
+// Resize: the bucket count doubles, by one CAS, when there are more
+// entries than buckets (a lookup then walks past about one other entry,
+// for a dummy node and a directory cell per bucket: ~56 bytes); buckets are initialised on first use by inserting
 // their dummy node (recursively initialising the parent bucket first). The
 // directory never shrinks; Clear replaces the whole structure.
 //
@@ -44,15 +45,15 @@ import (
 //
 // Use NewSOList; the zero value is not usable.
 type SOList[K comparable, V any] struct {
-	_     noCopy
-	state atomic.Pointer[soState[K, V]]
-	hash  func(K) uint64
-	eq    func(a, b V) bool
-	init  uint64 // initial bucket count
+	_      noCopy
+	state  atomic.Pointer[soState[K, V]]
+	hasher keyHasher[K]
+	eq     func(a, b V) bool
+	init   uint64 // initial bucket count
 }
 
 const (
-	soLoad    = 2  // grow when entries > soLoad × buckets
+	soLoad    = 1  // grow when entries > soLoad × buckets
 	soSegs    = 64 // directory segments: segment s > 0 holds buckets [2^(s-1), 2^s)
 	soCheckEv = 16 // check the load after every soCheckEv-th insert on a counter stripe
 )
@@ -85,7 +86,7 @@ func NewSOList[K comparable, V any](opts ...Option) *SOList[K, V] {
 	for n*soLoad < uint64(c.presize) {
 		n <<= 1
 	}
-	l := &SOList[K, V]{hash: hasherFor[K](&c), eq: equalFor[V](&c), init: n}
+	l := &SOList[K, V]{hasher: newKeyHasher[K](&c), eq: equalFor[V](&c), init: n}
 	l.state.Store(l.newState())
 	return l
 }
@@ -100,34 +101,44 @@ func (l *SOList[K, V]) newState() *soState[K, V] {
 
 // slot returns bucket b's directory cell, allocating its segment if needed.
 func (s *soState[K, V]) slot(b uint64) *atomic.Pointer[soNode[K, V]] {
-	seg, idx := 0, uint64(0)
-	if b > 0 {
-		seg = bits.Len64(b)
-		idx = b - 1<<(seg-1)
-	}
+	seg, idx := soSegIdx(b)
 	p := s.dir[seg].Load()
 	if p == nil {
-		size := 1
-		if seg > 0 {
-			size = 1 << (seg - 1)
-		}
-		ns := make([]atomic.Pointer[soNode[K, V]], size)
-		if s.dir[seg].CompareAndSwap(nil, &ns) {
-			p = &ns
-		} else {
-			p = s.dir[seg].Load()
-		}
+		p = s.newSegment(seg)
 	}
 	return &(*p)[idx]
+}
+
+// soSegIdx locates bucket b in the directory: segment 0 holds bucket 0,
+// segment s > 0 buckets [2^(s-1), 2^s).
+func soSegIdx(b uint64) (seg int, idx uint64) {
+	seg = bits.Len64(b)
+	return seg, b &^ (1 << seg >> 1)
+}
+
+func (s *soState[K, V]) newSegment(seg int) *[]atomic.Pointer[soNode[K, V]] {
+	size := 1
+	if seg > 0 {
+		size = 1 << (seg - 1)
+	}
+	ns := make([]atomic.Pointer[soNode[K, V]], size)
+	if s.dir[seg].CompareAndSwap(nil, &ns) {
+		return &ns
+	}
+	return s.dir[seg].Load()
 }
 
 // bucket returns the dummy node of bucket b, inserting it (and its
 // ancestors) into the list on first use.
 func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soNode[K, V] {
-	cell := s.slot(b)
-	if d := cell.Load(); d != nil {
+	if d := s.slot(b).Load(); d != nil {
 		return d
 	}
+	return l.initBucket(s, b)
+}
+
+func (l *SOList[K, V]) initBucket(s *soState[K, V], b uint64) *soNode[K, V] {
+	cell := s.slot(b)
 	parent := l.bucket(s, b&^(1<<(bits.Len64(b)-1)))
 	so := soDummy(b)
 	d := &soNode[K, V]{so: so}
@@ -147,7 +158,16 @@ func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soNode[K, V] {
 }
 
 func (l *SOList[K, V]) startFor(s *soState[K, V], h uint64) *soNode[K, V] {
-	return l.bucket(s, h&(s.buckets.Load()-1))
+	// The fast path, spelled out so that it inlines into Load: the bucket's
+	// dummy node exists.
+	b := h & (s.buckets.Load() - 1)
+	seg, idx := soSegIdx(b)
+	if p := s.dir[seg].Load(); p != nil {
+		if d := (*p)[idx].Load(); d != nil {
+			return d
+		}
+	}
+	return l.bucket(s, b)
 }
 
 // isDeleted reports whether n is an entry that has been deleted. Dummies
@@ -209,7 +229,7 @@ func (l *SOList[K, V]) helpDelete(b, n, f *soNode[K, V]) {
 
 // Load returns the value stored for key, and whether it was present.
 func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
-	h := l.hash(key)
+	h := l.hasher.hash(key)
 	s := l.state.Load()
 	so := soRegular(h)
 	// A lock-free read-only walk: deleted nodes are skipped, not unlinked.
@@ -224,7 +244,7 @@ func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
 }
 
 func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V] {
-	h := l.hash(key)
+	h := l.hasher.hash(key)
 	s := l.state.Load()
 	so := soRegular(h)
 	start := l.startFor(s, h)

@@ -32,7 +32,7 @@ import (
 // Use NewStripedMap; the zero value is not usable.
 type StripedMap[K comparable, V any] struct {
 	_      noCopy
-	hash   func(K) uint64
+	hasher keyHasher[K]
 	eq     func(a, b V) bool
 	shards []stripedShard[K, V]
 	mask   uint64
@@ -52,7 +52,7 @@ func NewStripedMap[K comparable, V any](opts ...Option) *StripedMap[K, V] {
 		n <<= 1
 	}
 	m := &StripedMap[K, V]{
-		hash:   hasherFor[K](&c),
+		hasher: newKeyHasher[K](&c),
 		eq:     equalFor[V](&c),
 		shards: make([]stripedShard[K, V], n),
 		mask:   uint64(n - 1),
@@ -65,7 +65,7 @@ func NewStripedMap[K comparable, V any](opts ...Option) *StripedMap[K, V] {
 }
 
 func (m *StripedMap[K, V]) shard(key K) *stripedShard[K, V] {
-	h := m.hash(key)
+	h := m.hasher.hash(key)
 	return &m.shards[(h^h>>32)&m.mask]
 }
 
