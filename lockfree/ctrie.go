@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math/bits"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Ctrie is a concurrent hash trie with O(1) snapshots (Prokopec, Bronson,
@@ -11,15 +12,21 @@ import (
 // linearizable.
 //
 // Structure: indirection nodes (INodes) point to immutable main nodes: a
-// 32-way bitmap node (5 hash bits per level, 13 levels of a 64-bit hash),
-// a tomb for a node waiting to be contracted into its parent, or a list for
-// keys whose 64-bit hashes are equal. Every update builds a new main node
-// and installs it with GCAS, a CAS that commits only if the trie's
-// generation has not changed since the update started; the root changes
-// only by RDCSS, which swaps it only if the old root's main node is still
-// the expected one. Together they make Snapshot a single root swap: old and
-// new roots get fresh generations, and writers lazily copy (renew) the
-// nodes they pass on their way down.
+// 64-way bitmap node (6 hash bits per level: levels 0, 6, ..., 60 of a
+// 64-bit hash, the last one 4 bits wide), a tomb for a node waiting to be
+// contracted into its parent, or a list for keys whose 64-bit hashes are
+// equal. A main node is a single allocation: a small header followed by its
+// slots, held by value. A slot is either a branch to a child INode or a
+// key/value leaf stored right there with its hash, so a lookup reads two
+// objects per level, the INode and the main node (header, then the one slot
+// it needs), and no separate leaf at the end.
+//
+// Every update builds a new main node and installs it with GCAS, a CAS that
+// commits only if the trie's generation has not changed since the update
+// started; the root changes only by RDCSS, which swaps it only if the old
+// root's main node is still the expected one. Together they make Snapshot a
+// single root swap: old and new roots get fresh generations, and writers
+// lazily copy (renew) the nodes they pass on their way down.
 //
 // Progress: lock-free. Load, writes, Snapshot and Clear never block; a
 // failed CAS means another operation made progress, and the operation
@@ -44,12 +51,12 @@ type Ctrie[K comparable, V any] struct {
 	_        noCopy
 	root     atomic.Pointer[ctINode[K, V]]
 	readOnly bool
-	hash     func(K) uint64
+	hasher   keyHasher[K]
 	eq       func(a, b V) bool
 }
 
 const (
-	ctBits  = 5
+	ctBits  = 6
 	ctWidth = 1 << ctBits
 	ctMaxLv = 64 // at this level keys with equal hashes go into a list node
 )
@@ -82,48 +89,118 @@ const (
 )
 
 // ctMain is every kind of main node in one struct (Go has no cheap sum
-// types). prev is GCAS's proposal state: nil when committed, the previous
-// main node while pending, or a ctFailed node whose failed field holds the
-// main node to roll back to.
+// types), allocated together with its slots (see ctNewMain):
+//
+//   - ctCNode: a bitmap node; arr holds one slot per bit set in bmp, in bit
+//     order; gen is its generation.
+//   - ctTNode: a tomb; arr[0] is its one leaf.
+//   - ctLNode: a list; arr holds its (two or more) leaves, whose keys share
+//     one 64-bit hash.
+//   - ctFailed: a marker for a failed GCAS proposal; prev holds the main
+//     node to roll back to.
+//
+// prev is GCAS's proposal state: nil when committed, the previous main node
+// while pending, or a ctFailed node. arr is the last field so that its first
+// slot follows the header directly.
 type ctMain[K comparable, V any] struct {
-	kind   ctKind
-	prev   atomic.Pointer[ctMain[K, V]]
-	bmp    uint32           // ctCNode
-	arr    []ctBranch[K, V] // ctCNode
-	gen    *ctGen           // ctCNode
-	sn     *ctSNode[K, V]   // ctTNode
-	list   []*ctSNode[K, V] // ctLNode
-	failed *ctMain[K, V]    // ctFailed
+	prev atomic.Pointer[ctMain[K, V]]
+	bmp  uint64
+	gen  *ctGen
+	kind ctKind
+	arr  []ctSlot[K, V]
 }
 
-type ctBranch[K comparable, V any] struct {
-	in *ctINode[K, V]
-	sn *ctSNode[K, V]
-}
-
-type ctSNode[K comparable, V any] struct {
+// ctSlot is a slot of a main node, held by value: a branch to the child in
+// when in != nil, and otherwise a key/value leaf. Slots are never compared
+// by identity; a leaf is its key.
+type ctSlot[K comparable, V any] struct {
+	in    *ctINode[K, V]
+	hash  uint64
 	key   K
 	value V
-	hash  uint64
+}
+
+// ctAlloc allocates a main node and an array A of slots (A is
+// [N]ctSlot[K, V] with N >= n) as one object, and points arr at the first n
+// slots of the array. The pointer never leaves the allocation, and the GC
+// sees the slots' real type.
+func ctAlloc[K comparable, V any, A any](n int) *ctMain[K, V] {
+	x := new(struct {
+		m ctMain[K, V]
+		a A
+	})
+	x.m.arr = unsafe.Slice((*ctSlot[K, V])(unsafe.Pointer(&x.a)), n)
+	return &x.m
+}
+
+// ctNewMain returns a zeroed main node with n slots, in one allocation when
+// n <= ctWidth (only a list can be longer: its slots are then a separate
+// allocation). The array sizes keep the waste under a third.
+func ctNewMain[K comparable, V any](n int) *ctMain[K, V] {
+	type s = ctSlot[K, V]
+	switch {
+	case n == 0:
+		return &ctMain[K, V]{}
+	case n == 1:
+		return ctAlloc[K, V, [1]s](n)
+	case n == 2:
+		return ctAlloc[K, V, [2]s](n)
+	case n == 3:
+		return ctAlloc[K, V, [3]s](n)
+	case n == 4:
+		return ctAlloc[K, V, [4]s](n)
+	case n <= 6:
+		return ctAlloc[K, V, [6]s](n)
+	case n <= 8:
+		return ctAlloc[K, V, [8]s](n)
+	case n <= 12:
+		return ctAlloc[K, V, [12]s](n)
+	case n <= 16:
+		return ctAlloc[K, V, [16]s](n)
+	case n <= 24:
+		return ctAlloc[K, V, [24]s](n)
+	case n <= 32:
+		return ctAlloc[K, V, [32]s](n)
+	case n <= 48:
+		return ctAlloc[K, V, [48]s](n)
+	case n <= 64:
+		return ctAlloc[K, V, [64]s](n)
+	}
+	return &ctMain[K, V]{arr: make([]ctSlot[K, V], n)}
+}
+
+func ctNewCNode[K comparable, V any](n int, bmp uint64, g *ctGen) *ctMain[K, V] {
+	m := ctNewMain[K, V](n)
+	m.kind, m.bmp, m.gen = ctCNode, bmp, g
+	return m
+}
+
+func ctNewTomb[K comparable, V any](leaf ctSlot[K, V]) *ctMain[K, V] {
+	m := ctNewMain[K, V](1)
+	m.kind = ctTNode
+	m.arr[0] = leaf
+	return m
 }
 
 // NewCtrie returns an empty Ctrie.
 func NewCtrie[K comparable, V any](opts ...Option) *Ctrie[K, V] {
 	c := buildConfig(opts)
-	t := &Ctrie[K, V]{hash: hasherFor[K](&c), eq: equalFor[V](&c)}
+	t := &Ctrie[K, V]{hasher: newKeyHasher[K](&c), eq: equalFor[V](&c)}
 	t.root.Store(ctNewRoot[K, V](&ctGen{}))
 	return t
 }
 
 func ctNewRoot[K comparable, V any](g *ctGen) *ctINode[K, V] {
 	in := &ctINode[K, V]{gen: g}
-	in.main.Store(&ctMain[K, V]{kind: ctCNode, gen: g})
+	in.main.Store(ctNewCNode[K, V](0, 0, g))
 	return in
 }
 
-func ctFlagPos(h uint64, lev uint, bmp uint32) (flag uint32, pos int) {
+// ctFlagPos returns the bit of h's index at level lev, and the position in
+// arr of the slot for that bit.
+func ctFlagPos(h uint64, lev uint, bmp uint64) (flag uint64, pos int) {
 	flag = 1 << ((h >> lev) & (ctWidth - 1))
-	return flag, bits.OnesCount32(bmp & (flag - 1))
+	return flag, bits.OnesCount64(bmp & (flag - 1))
 }
 
 // --- GCAS and RDCSS ---
@@ -138,6 +215,8 @@ func (c *Ctrie[K, V]) gcas(in *ctINode[K, V], old, n *ctMain[K, V]) bool {
 	return false
 }
 
+// gcasRead returns in's committed main node, first deciding a pending
+// proposal if there is one.
 func (c *Ctrie[K, V]) gcasRead(in *ctINode[K, V]) *ctMain[K, V] {
 	m := in.main.Load()
 	if m.prev.Load() == nil {
@@ -157,8 +236,8 @@ func (c *Ctrie[K, V]) gcasCommit(in *ctINode[K, V], m *ctMain[K, V]) *ctMain[K, 
 		}
 		root := c.readRoot(true)
 		if prev.kind == ctFailed {
-			if in.main.CompareAndSwap(m, prev.failed) {
-				return prev.failed
+			if back := prev.prev.Load(); in.main.CompareAndSwap(m, back) {
+				return back
 			}
 			m = in.main.Load()
 			continue
@@ -169,7 +248,9 @@ func (c *Ctrie[K, V]) gcasCommit(in *ctINode[K, V], m *ctMain[K, V]) *ctMain[K, 
 			}
 			continue
 		}
-		m.prev.CompareAndSwap(prev, &ctMain[K, V]{kind: ctFailed, failed: prev})
+		f := &ctMain[K, V]{kind: ctFailed}
+		f.prev.Store(prev)
+		m.prev.CompareAndSwap(prev, f)
 		m = in.main.Load()
 	}
 }
@@ -229,77 +310,86 @@ func (c *Ctrie[K, V]) copyToGen(in *ctINode[K, V], g *ctGen) *ctINode[K, V] {
 // --- main node constructors (all return fresh, unpublished nodes) ---
 
 func (c *Ctrie[K, V]) renewed(cn *ctMain[K, V], g *ctGen) *ctMain[K, V] {
-	arr := make([]ctBranch[K, V], len(cn.arr))
-	for i, br := range cn.arr {
-		if br.in != nil {
-			arr[i] = ctBranch[K, V]{in: c.copyToGen(br.in, g)}
-		} else {
-			arr[i] = br
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+	copy(n.arr, cn.arr)
+	for i := range n.arr {
+		if s := &n.arr[i]; s.in != nil {
+			s.in = c.copyToGen(s.in, g)
 		}
 	}
-	return &ctMain[K, V]{kind: ctCNode, bmp: cn.bmp, arr: arr, gen: g}
+	return n
 }
 
-func ctInserted[K comparable, V any](cn *ctMain[K, V], pos int, flag uint32, br ctBranch[K, V], g *ctGen) *ctMain[K, V] {
-	arr := make([]ctBranch[K, V], len(cn.arr)+1)
-	copy(arr, cn.arr[:pos])
-	arr[pos] = br
-	copy(arr[pos+1:], cn.arr[pos:])
-	return &ctMain[K, V]{kind: ctCNode, bmp: cn.bmp | flag, arr: arr, gen: g}
+func ctInserted[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, s ctSlot[K, V], g *ctGen) *ctMain[K, V] {
+	n := ctNewCNode[K, V](len(cn.arr)+1, cn.bmp|flag, g)
+	copy(n.arr, cn.arr[:pos])
+	n.arr[pos] = s
+	copy(n.arr[pos+1:], cn.arr[pos:])
+	return n
 }
 
-func ctUpdatedAt[K comparable, V any](cn *ctMain[K, V], pos int, br ctBranch[K, V], g *ctGen) *ctMain[K, V] {
-	arr := make([]ctBranch[K, V], len(cn.arr))
-	copy(arr, cn.arr)
-	arr[pos] = br
-	return &ctMain[K, V]{kind: ctCNode, bmp: cn.bmp, arr: arr, gen: g}
+func ctUpdatedAt[K comparable, V any](cn *ctMain[K, V], pos int, s ctSlot[K, V], g *ctGen) *ctMain[K, V] {
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+	copy(n.arr, cn.arr)
+	n.arr[pos] = s
+	return n
 }
 
-func ctRemoved[K comparable, V any](cn *ctMain[K, V], pos int, flag uint32, g *ctGen) *ctMain[K, V] {
-	arr := make([]ctBranch[K, V], len(cn.arr)-1)
-	copy(arr, cn.arr[:pos])
-	copy(arr[pos:], cn.arr[pos+1:])
-	return &ctMain[K, V]{kind: ctCNode, bmp: cn.bmp &^ flag, arr: arr, gen: g}
+func ctRemoved[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, g *ctGen) *ctMain[K, V] {
+	n := ctNewCNode[K, V](len(cn.arr)-1, cn.bmp&^flag, g)
+	copy(n.arr, cn.arr[:pos])
+	copy(n.arr[pos:], cn.arr[pos+1:])
+	return n
 }
 
 // ctContracted entombs a below-root bitmap node left with a single key, so
 // that the parent can absorb it.
 func ctContracted[K comparable, V any](cn *ctMain[K, V], lev uint) *ctMain[K, V] {
-	if lev > 0 && len(cn.arr) == 1 && cn.arr[0].sn != nil {
-		return &ctMain[K, V]{kind: ctTNode, sn: cn.arr[0].sn}
+	if lev > 0 && len(cn.arr) == 1 && cn.arr[0].in == nil {
+		return ctNewTomb(cn.arr[0])
 	}
 	return cn
 }
 
-// compressed replaces children whose main node is a tomb by the tomb's key.
+// compressed replaces children whose main node is a tomb by the tomb's leaf.
 func (c *Ctrie[K, V]) compressed(cn *ctMain[K, V], lev uint, g *ctGen) *ctMain[K, V] {
-	arr := make([]ctBranch[K, V], len(cn.arr))
-	for i, br := range cn.arr {
-		arr[i] = br
-		if br.in != nil {
-			if m := c.gcasRead(br.in); m.kind == ctTNode {
-				arr[i] = ctBranch[K, V]{sn: m.sn}
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+	copy(n.arr, cn.arr)
+	for i := range n.arr {
+		if s := &n.arr[i]; s.in != nil {
+			if m := c.gcasRead(s.in); m.kind == ctTNode {
+				*s = m.arr[0]
 			}
 		}
 	}
-	return ctContracted(&ctMain[K, V]{kind: ctCNode, bmp: cn.bmp, arr: arr, gen: g}, lev)
+	return ctContracted(n, lev)
 }
 
-func ctDual[K comparable, V any](x, y *ctSNode[K, V], lev uint, g *ctGen) *ctMain[K, V] {
+// ctDual returns the main node, at level lev, of the two leaves x and y
+// (distinct keys).
+func ctDual[K comparable, V any](x, y ctSlot[K, V], lev uint, g *ctGen) *ctMain[K, V] {
 	if lev >= ctMaxLv {
-		return &ctMain[K, V]{kind: ctLNode, list: []*ctSNode[K, V]{x, y}}
+		n := ctNewMain[K, V](2)
+		n.kind = ctLNode
+		n.arr[0], n.arr[1] = x, y
+		return n
 	}
 	xi, yi := (x.hash>>lev)&(ctWidth-1), (y.hash>>lev)&(ctWidth-1)
-	bmp := uint32(1)<<xi | uint32(1)<<yi
-	switch {
-	case xi == yi:
+	bmp := uint64(1)<<xi | uint64(1)<<yi
+	if xi == yi {
 		sub := &ctINode[K, V]{gen: g}
 		sub.main.Store(ctDual(x, y, lev+ctBits, g))
-		return &ctMain[K, V]{kind: ctCNode, bmp: bmp, arr: []ctBranch[K, V]{{in: sub}}, gen: g}
-	case xi < yi:
-		return &ctMain[K, V]{kind: ctCNode, bmp: bmp, arr: []ctBranch[K, V]{{sn: x}, {sn: y}}, gen: g}
+		n := ctNewCNode[K, V](1, bmp, g)
+		n.arr[0].in = sub
+		return n
 	}
-	return &ctMain[K, V]{kind: ctCNode, bmp: bmp, arr: []ctBranch[K, V]{{sn: y}, {sn: x}}, gen: g}
+	n := ctNewCNode[K, V](2, bmp, g)
+	if xi < yi {
+		n.arr[0], n.arr[1] = x, y
+	} else {
+		n.arr[0], n.arr[1] = y, x
+	}
+	return n
 }
 
 func (c *Ctrie[K, V]) clean(in *ctINode[K, V], lev uint) {
@@ -324,7 +414,7 @@ func (c *Ctrie[K, V]) cleanParent(p, i *ctINode[K, V], h uint64, lev uint, start
 		if m.kind != ctTNode {
 			return
 		}
-		ncn := ctUpdatedAt(pm, pos, ctBranch[K, V]{sn: m.sn}, i.gen)
+		ncn := ctUpdatedAt(pm, pos, m.arr[0], i.gen)
 		if c.gcas(p, pm, ctContracted(ncn, lev)) || c.readRoot(false).gen != startGen {
 			return
 		}
@@ -334,59 +424,97 @@ func (c *Ctrie[K, V]) cleanParent(p, i *ctINode[K, V], h uint64, lev uint, start
 // --- operations ---
 
 // Load returns the value stored for key, and whether it was present.
+//
+// Its fast path walks committed bitmap nodes of the root's generation:
+// per level it reads the INode's main node and that node's prev (both plain
+// loads on the common platforms), the header and the one slot it needs,
+// which follows the header in the same object; it makes no calls, so it
+// keeps everything in registers. Anything else (an RDCSS or a GCAS
+// proposal in progress, a tomb, a list, a child of an older generation)
+// hands over to lookup, the full algorithm, which starts again from the
+// root: a read may always restart.
 func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
-	h := c.hash(key)
-	for {
-		r := c.readRoot(false)
-		v, ok, restart := c.lookup(r, key, h)
-		if !restart {
-			return v, ok
+	h := c.hasher.hash(key)
+	in := c.root.Load()
+	if in.desc != nil {
+		return c.lookup(key, h)
+	}
+	startGen := in.gen
+	for lev := uint(0); ; lev += ctBits {
+		m := in.main.Load()
+		if m.prev.Load() != nil || m.kind != ctCNode {
+			return c.lookup(key, h)
+		}
+		// lev <= 60 here; the mask only spares the compiler its check
+		// for shifts of 64 bits or more.
+		flag := uint64(1) << ((h >> (lev & 63)) & (ctWidth - 1))
+		bmp := m.bmp
+		if bmp&flag == 0 {
+			return value, false
+		}
+		s := &m.arr[bits.OnesCount64(bmp&(flag-1))]
+		if s.in == nil {
+			if s.hash == h && s.key == key {
+				return s.value, true
+			}
+			return value, false
+		}
+		in = s.in
+		if in.gen != startGen && !c.readOnly {
+			return c.lookup(key, h)
 		}
 	}
 }
 
-func (c *Ctrie[K, V]) lookup(in *ctINode[K, V], key K, h uint64) (value V, ok, restart bool) {
-	startGen := in.gen
-	var parent *ctINode[K, V]
-	lev := uint(0)
+// lookup is Load's full algorithm: it finishes pending GCAS proposals and
+// RDCSS, renews nodes of older generations on its way down, and cleans
+// tombs (or, in a read-only snapshot, reads them).
+func (c *Ctrie[K, V]) lookup(key K, h uint64) (value V, ok bool) {
+restart:
 	for {
-		m := c.gcasRead(in)
-		switch m.kind {
-		case ctCNode:
-			flag, pos := ctFlagPos(h, lev, m.bmp)
-			if m.bmp&flag == 0 {
-				return value, false, false
-			}
-			br := m.arr[pos]
-			if br.sn != nil {
-				if br.sn.hash == h && br.sn.key == key {
-					return br.sn.value, true, false
+		in := c.readRoot(false)
+		startGen := in.gen
+		var parent *ctINode[K, V]
+		lev := uint(0)
+		for {
+			m := c.gcasRead(in)
+			switch m.kind {
+			case ctCNode:
+				flag, pos := ctFlagPos(h, lev, m.bmp)
+				if m.bmp&flag == 0 {
+					return value, false
 				}
-				return value, false, false
-			}
-			if c.readOnly || br.in.gen == startGen {
-				parent, in, lev = in, br.in, lev+ctBits
-				continue
-			}
-			if !c.gcas(in, m, c.renewed(m, startGen)) {
-				return value, false, true
-			}
-		case ctTNode:
-			if c.readOnly {
-				if m.sn.hash == h && m.sn.key == key {
-					return m.sn.value, true, false
+				s := &m.arr[pos]
+				if s.in == nil {
+					if s.hash == h && s.key == key {
+						return s.value, true
+					}
+					return value, false
 				}
-				return value, false, false
-			}
-			c.clean(parent, lev-ctBits)
-			return value, false, true
-		case ctLNode:
-			for _, sn := range m.list {
-				if sn.key == key {
-					return sn.value, true, false
+				if c.readOnly || s.in.gen == startGen {
+					parent, in, lev = in, s.in, lev+ctBits
+					continue
 				}
+				if !c.gcas(in, m, c.renewed(m, startGen)) {
+					continue restart
+				}
+			case ctTNode:
+				if c.readOnly {
+					if s := &m.arr[0]; s.hash == h && s.key == key {
+						return s.value, true
+					}
+					return value, false
+				}
+				c.clean(parent, lev-ctBits)
+				continue restart
+			case ctLNode:
+				for i := range m.arr {
+					if s := &m.arr[i]; s.hash == h && s.key == key {
+						return s.value, true
+					}
+				}
+				return value, false
 			}
-			return value, false, false
 		}
 	}
 }
@@ -397,13 +525,61 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 	if c.readOnly {
 		panic("lockfree: write to a read-only Ctrie snapshot")
 	}
-	h := c.hash(key)
+	h := c.hasher.hash(key)
 	for {
 		r := c.readRoot(false)
 		if res, ok := c.updateFrom(r, key, h, f); ok {
 			return res
 		}
 	}
+}
+
+// ctUpdatedList is updateFrom at a list node m: it calls f and returns the
+// main node to install, or nil when there is nothing to install.
+func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), res *updResult[V]) *ctMain[K, V] {
+	idx := -1
+	for i := range m.arr {
+		if m.arr[i].key == key {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		nv, op := f(res.old, false)
+		if op != UpdateOp {
+			return nil
+		}
+		nm := ctNewMain[K, V](len(m.arr) + 1)
+		nm.kind = ctLNode
+		copy(nm.arr, m.arr)
+		nm.arr[len(m.arr)] = ctSlot[K, V]{hash: h, key: key, value: nv}
+		res.cur, res.ok = nv, true
+		return nm
+	}
+	old := m.arr[idx].value
+	res.old, res.loaded = old, true
+	nv, op := f(old, true)
+	switch op {
+	case CancelOp:
+		res.cur, res.ok = old, true
+		return nil
+	case UpdateOp:
+		nm := ctNewMain[K, V](len(m.arr))
+		nm.kind = ctLNode
+		copy(nm.arr, m.arr)
+		nm.arr[idx] = ctSlot[K, V]{hash: h, key: key, value: nv}
+		res.cur, res.ok = nv, true
+		return nm
+	}
+	// DeleteOp
+	if len(m.arr) == 2 {
+		return ctNewTomb(m.arr[1-idx])
+	}
+	nm := ctNewMain[K, V](len(m.arr) - 1)
+	nm.kind = ctLNode
+	copy(nm.arr, m.arr[:idx])
+	copy(nm.arr[idx:], m.arr[idx+1:])
+	return nm
 }
 
 func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp)) (res updResult[V], done bool) {
@@ -417,43 +593,9 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			c.clean(parent, lev-ctBits)
 			return res, false
 		case ctLNode:
-			idx := -1
-			for i, sn := range m.list {
-				if sn.key == key {
-					idx = i
-					break
-				}
-			}
-			var nm *ctMain[K, V]
-			if idx < 0 {
-				nv, op := f(res.old, false)
-				if op != UpdateOp {
-					return res, true
-				}
-				list := append(append([]*ctSNode[K, V](nil), m.list...), &ctSNode[K, V]{key, nv, h})
-				nm = &ctMain[K, V]{kind: ctLNode, list: list}
-				res.cur, res.ok = nv, true
-			} else {
-				old := m.list[idx].value
-				res.old, res.loaded = old, true
-				nv, op := f(old, true)
-				switch op {
-				case CancelOp:
-					res.cur, res.ok = old, true
-					return res, true
-				case UpdateOp:
-					list := append([]*ctSNode[K, V](nil), m.list...)
-					list[idx] = &ctSNode[K, V]{key, nv, h}
-					nm = &ctMain[K, V]{kind: ctLNode, list: list}
-					res.cur, res.ok = nv, true
-				case DeleteOp:
-					list := append(append([]*ctSNode[K, V](nil), m.list[:idx]...), m.list[idx+1:]...)
-					if len(list) == 1 {
-						nm = &ctMain[K, V]{kind: ctTNode, sn: list[0]}
-					} else {
-						nm = &ctMain[K, V]{kind: ctLNode, list: list}
-					}
-				}
+			nm := ctUpdatedList(m, key, h, f, &res)
+			if nm == nil {
+				return res, true
 			}
 			if !c.gcas(in, m, nm) {
 				return updResult[V]{}, false
@@ -474,16 +616,16 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			if op != UpdateOp {
 				return res, true
 			}
-			if !c.gcas(in, m, ctInserted(cur, pos, flag, ctBranch[K, V]{sn: &ctSNode[K, V]{key, nv, h}}, in.gen)) {
+			if !c.gcas(in, m, ctInserted(cur, pos, flag, ctSlot[K, V]{hash: h, key: key, value: nv}, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
 			return res, true
 		}
-		br := m.arr[pos]
-		if br.in != nil {
-			if br.in.gen == startGen {
-				parent, in, lev = in, br.in, lev+ctBits
+		s := &m.arr[pos]
+		if s.in != nil {
+			if s.in.gen == startGen {
+				parent, in, lev = in, s.in, lev+ctBits
 				continue
 			}
 			if !c.gcas(in, m, c.renewed(m, startGen)) {
@@ -491,28 +633,28 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			}
 			continue
 		}
-		sn := br.sn
-		if sn.hash != h || sn.key != key {
+		if s.hash != h || s.key != key {
 			nv, op := f(res.old, false)
 			if op != UpdateOp {
 				return res, true
 			}
 			sub := &ctINode[K, V]{gen: in.gen}
-			sub.main.Store(ctDual(sn, &ctSNode[K, V]{key, nv, h}, lev+ctBits, in.gen))
-			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctBranch[K, V]{in: sub}, in.gen)) {
+			sub.main.Store(ctDual(*s, ctSlot[K, V]{hash: h, key: key, value: nv}, lev+ctBits, in.gen))
+			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctSlot[K, V]{in: sub}, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
 			return res, true
 		}
-		res.old, res.loaded = sn.value, true
-		nv, op := f(sn.value, true)
+		old := s.value
+		res.old, res.loaded = old, true
+		nv, op := f(old, true)
 		switch op {
 		case CancelOp:
-			res.cur, res.ok = sn.value, true
+			res.cur, res.ok = old, true
 			return res, true
 		case UpdateOp:
-			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctBranch[K, V]{sn: &ctSNode[K, V]{key, nv, h}}, in.gen)) {
+			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctSlot[K, V]{hash: h, key: key, value: nv}, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
@@ -540,7 +682,7 @@ func (c *Ctrie[K, V]) Snapshot() *Ctrie[K, V] {
 		r := c.readRoot(false)
 		exp := c.gcasRead(r)
 		if c.rdcssRoot(r, exp, c.copyToGen(r, &ctGen{})) {
-			s := &Ctrie[K, V]{hash: c.hash, eq: c.eq}
+			s := &Ctrie[K, V]{hasher: c.hasher, eq: c.eq}
 			s.root.Store(c.copyToGen(r, &ctGen{}))
 			return s
 		}
@@ -558,7 +700,7 @@ func (c *Ctrie[K, V]) readOnlySnapshot() *Ctrie[K, V] {
 		r := c.readRoot(false)
 		exp := c.gcasRead(r)
 		if c.rdcssRoot(r, exp, c.copyToGen(r, &ctGen{})) {
-			s := &Ctrie[K, V]{hash: c.hash, eq: c.eq, readOnly: true}
+			s := &Ctrie[K, V]{hasher: c.hasher, eq: c.eq, readOnly: true}
 			s.root.Store(r)
 			return s
 		}
@@ -566,25 +708,16 @@ func (c *Ctrie[K, V]) readOnlySnapshot() *Ctrie[K, V] {
 }
 
 func (c *Ctrie[K, V]) walk(in *ctINode[K, V], f func(K, V) bool) bool {
+	// Every kind of main node keeps its entries in arr; only a bitmap
+	// node's slots can be branches.
 	m := c.gcasRead(in)
-	switch m.kind {
-	case ctCNode:
-		for _, br := range m.arr {
-			if br.sn != nil {
-				if !f(br.sn.key, br.sn.value) {
-					return false
-				}
-			} else if !c.walk(br.in, f) {
+	for i := range m.arr {
+		if s := &m.arr[i]; s.in == nil {
+			if !f(s.key, s.value) {
 				return false
 			}
-		}
-	case ctTNode:
-		return f(m.sn.key, m.sn.value)
-	case ctLNode:
-		for _, sn := range m.list {
-			if !f(sn.key, sn.value) {
-				return false
-			}
+		} else if !c.walk(s.in, f) {
+			return false
 		}
 	}
 	return true
@@ -623,7 +756,11 @@ func (c *Ctrie[K, V]) Clear() {
 }
 
 // Store sets the value for key.
-func (c *Ctrie[K, V]) Store(key K, value V) { doStore(c, key, value) }
+func (c *Ctrie[K, V]) Store(key K, value V) {
+	// doStore's closure escapes through its generic call of update; called
+	// directly, update does not leak it, so it stays on the stack.
+	c.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+}
 
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.

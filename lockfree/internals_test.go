@@ -1,6 +1,8 @@
 package lockfree
 
 import (
+	"maps"
+	"math/bits"
 	"testing"
 	"unsafe"
 )
@@ -116,5 +118,176 @@ func TestClickResize(t *testing.T) {
 	}
 	if m.Len() != 100 {
 		t.Fatalf("Len %d", m.Len())
+	}
+}
+
+// ctCheck walks c (quiescent: no operation in flight) and checks the
+// Ctrie's structure: bitmap nodes only at levels 0, 6, ..., 60, one slot per
+// bit, leaves in the slot their hash selects; lists only below level 60,
+// with two or more distinct keys of one hash; no pending proposals (tombs
+// may stay until an operation passes them); every main node of up to ctWidth slots allocated in one
+// object with its slots right after the header. It returns the entries.
+func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
+	t.Helper()
+	got := map[K]V{}
+	var walk func(in *ctINode[K, V], lev uint, prefix uint64)
+	walk = func(in *ctINode[K, V], lev uint, prefix uint64) {
+		m := in.main.Load()
+		if m.prev.Load() != nil {
+			t.Fatalf("level %d: pending GCAS proposal at rest", lev)
+		}
+		if n := len(m.arr); n > 0 && n <= ctWidth {
+			if uintptr(unsafe.Pointer(&m.arr[0])) != uintptr(unsafe.Pointer(m))+unsafe.Sizeof(*m) {
+				t.Fatalf("level %d: slots not allocated with their header", lev)
+			}
+		}
+		mask := uint64(1)<<lev - 1 // the hash bits the path so far fixed
+		if lev >= 64 {
+			mask = ^uint64(0)
+		}
+		leaf := func(s *ctSlot[K, V]) {
+			if s.hash&mask != prefix {
+				t.Fatalf("level %d: leaf hash %#x off its path %#x", lev, s.hash, prefix)
+			}
+			if _, dup := got[s.key]; dup {
+				t.Fatalf("key %v twice", s.key)
+			}
+			got[s.key] = s.value
+		}
+		switch m.kind {
+		case ctCNode:
+			if lev > 60 {
+				t.Fatalf("bitmap node at level %d", lev)
+			}
+			if bits.OnesCount64(m.bmp) != len(m.arr) {
+				t.Fatalf("level %d: bitmap %#x for %d slots", lev, m.bmp, len(m.arr))
+			}
+			bmp := m.bmp
+			for i := range m.arr {
+				idx := uint64(bits.TrailingZeros64(bmp))
+				bmp &= bmp - 1
+				s := &m.arr[i]
+				if s.in == nil {
+					if (s.hash>>lev)&(ctWidth-1) != idx {
+						t.Fatalf("level %d: leaf hash %#x in slot %d", lev, s.hash, idx)
+					}
+					leaf(s)
+				} else {
+					walk(s.in, lev+ctBits, prefix|idx<<lev)
+				}
+			}
+		case ctTNode:
+			if lev == 0 || len(m.arr) != 1 || m.arr[0].in != nil {
+				t.Fatalf("bad tomb at level %d", lev)
+			}
+			leaf(&m.arr[0])
+		case ctLNode:
+			if lev < ctMaxLv || len(m.arr) < 2 {
+				t.Fatalf("list of %d at level %d", len(m.arr), lev)
+			}
+			for i := range m.arr {
+				if m.arr[i].in != nil || m.arr[i].hash != m.arr[0].hash {
+					t.Fatalf("list at level %d: bad entry", lev)
+				}
+				leaf(&m.arr[i])
+			}
+		default:
+			t.Fatalf("main node of kind %d at level %d", m.kind, lev)
+		}
+	}
+	walk(c.root.Load(), 0, 0)
+	return got
+}
+
+// TestCtrieStructure drives the Ctrie with hashes that reach every level,
+// the 4-bit top level (60) and the lists below it, and checks its structure
+// and contents against a Go map after every step, and a snapshot's after
+// the writes that followed it.
+func TestCtrieStructure(t *testing.T) {
+	hashers := map[string]func(int) uint64{
+		// 16 keys per top nibble, differing only in bits 60..63, and
+		// groups of 4 with one full hash: lists at level 66.
+		"top": func(k int) uint64 { return uint64(k%16)<<60 | 0xabc },
+		// keys spread over bits 48..63: levels 48, 54 and 60.
+		"high": func(k int) uint64 { return uint64(k) << 48 },
+		// one bucket per 8 keys at level 0, then the mixer.
+		"mixed": func(k int) uint64 { return mix64(uint64(k/8), 1)&^63 | uint64(k%8) },
+		"const": func(int) uint64 { return 42 },
+	}
+	for name, hf := range hashers {
+		t.Run(name, func(t *testing.T) {
+			c := NewCtrie[int, int](WithHasher(hf))
+			model := map[int]int{}
+			seed := uint64(testSeed(t))
+			r := xorshift(seed | 1)
+			var snap *Ctrie[int, int]
+			var snapModel map[int]int
+			for i := range scale(4000) {
+				x := r.next()
+				k := int(x>>8) % 200
+				switch x % 8 {
+				case 0, 1, 2, 3:
+					c.Store(k, i)
+					model[k] = i
+				case 4, 5:
+					c.Delete(k)
+					delete(model, k)
+				case 6:
+					v, ok := c.Load(k)
+					if w, wok := model[k]; v != w || ok != wok {
+						t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+					}
+				case 7:
+					if x>>40%16 == 0 {
+						snap, snapModel = c.Snapshot(), maps.Clone(model)
+					}
+				}
+				if got := ctCheck(t, c); !maps.Equal(got, model) {
+					t.Fatalf("step %d: contents %v, want %v", i, got, model)
+				}
+				for k := range 200 {
+					v, ok := c.Load(k)
+					if w, wok := model[k]; v != w || ok != wok {
+						t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+					}
+				}
+				if snap != nil {
+					got := map[int]int{}
+					for k, v := range snap.All() {
+						got[k] = v
+					}
+					if !maps.Equal(got, snapModel) {
+						t.Fatalf("step %d: snapshot %v, want %v", i, got, snapModel)
+					}
+					for k := range 200 {
+						v, ok := snap.Load(k)
+						if w, wok := snapModel[k]; v != w || ok != wok {
+							t.Fatalf("step %d: snapshot Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+						}
+					}
+				}
+			}
+			for k := range 200 {
+				c.Delete(k)
+			}
+			if got := ctCheck(t, c); len(got) != 0 || c.Len() != 0 {
+				t.Fatalf("not empty after deleting every key: %v", got)
+			}
+		})
+	}
+}
+
+func TestCtrieLoadAllocs(t *testing.T) {
+	m := NewCtrie[int, int]()
+	s := NewCtrie[string, int]()
+	for i := range 1000 {
+		m.Store(i, i)
+		s.Store(string(rune('a'+i%26))+"key", i)
+	}
+	if a := testing.AllocsPerRun(1000, func() { m.Load(500); m.Load(5000) }); a != 0 {
+		t.Fatalf("Load allocates %v times", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() { s.Load("bkey"); s.Load("zzz") }); a != 0 {
+		t.Fatalf("Load(string) allocates %v times", a)
 	}
 }
