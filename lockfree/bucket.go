@@ -328,10 +328,14 @@ func (m *BucketMap[K, V]) helpResize(t *bmTable[K, V]) {
 			break
 		}
 		end := min(int(c+1)*bmChunk, len(t.buckets))
+		copied := 0
 		for i := int(c) * bmChunk; i < end; i++ {
-			m.copyBucket(t, nt, i)
+			copied += m.copyBucket(t, nt, i)
 			hook()
 		}
+		// One counter update per chunk, not per entry: the new table's
+		// size is read only after it is published.
+		nt.size.add(uint64(c), int64(copied))
 		if t.copied.Add(1) == chunks {
 			m.table.Store(nt)
 			close(t.done)
@@ -343,12 +347,12 @@ func (m *BucketMap[K, V]) helpResize(t *bmTable[K, V]) {
 // copyBucket freezes chain i of t (taking its lock guarantees no writer is
 // mid-update; writers that come later see t.next and back off) and copies
 // its entries into nt.
-func (m *BucketMap[K, V]) copyBucket(t, nt *bmTable[K, V], i int) {
+func (m *BucketMap[K, V]) copyBucket(t, nt *bmTable[K, V], i int) (copied int) {
 	head := &t.buckets[i]
 	head.mu.Lock()
 	defer head.mu.Unlock()
 	if nt.fromClear {
-		return
+		return 0
 	}
 	shrinking := len(nt.buckets) < len(t.buckets)
 	for b := head; b != nil; b = b.next.Load() {
@@ -356,8 +360,7 @@ func (m *BucketMap[K, V]) copyBucket(t, nt *bmTable[K, V], i int) {
 		for w := meta & bmHighBits; w != 0; w &= w - 1 {
 			e := b.slots[bmSlot(w)].Load()
 			h := m.hashOf(e.key)
-			idx := h & nt.mask
-			dst := &nt.buckets[idx]
+			dst := &nt.buckets[h&nt.mask]
 			if shrinking {
 				// Several old chains land in one new chain, possibly
 				// copied by different helpers.
@@ -367,34 +370,49 @@ func (m *BucketMap[K, V]) copyBucket(t, nt *bmTable[K, V], i int) {
 			if shrinking {
 				dst.mu.Unlock()
 			}
-			nt.size.add(idx, 1)
+			copied++
 		}
 	}
+	return copied
 }
 
-// bmAppend puts e in the first free slot of the chain at head; it is used
-// only on tables not yet published.
+// bmAppend puts e in the first free slot of the chain at head. It is used
+// only on a table not yet published, where each chain has one writer at a
+// time (its copier, or whoever holds its lock while shrinking) and no
+// reader, so it uses plain stores: an atomic store is a locked instruction
+// on amd64, and a resize makes two per entry. Publishing the table (after
+// every copier's t.copied.Add) orders these stores before any reader's
+// loads.
 func bmAppend[K comparable, V any](head *bmBucket[K, V], tag uint64, e *bmEntry[K, V]) {
 	b := head
 	for {
-		meta := b.meta.Load()
+		meta := *plainMeta(b)
 		if w := bmEmpty(meta); w != 0 {
 			i := bmSlot(w)
-			b.slots[i].Store(e)
-			b.meta.Store(meta | tag<<(8*i))
+			*plainPtr(&b.slots[i]) = e
+			*plainMeta(b) = meta | tag<<(8*i)
 			return
 		}
-		next := b.next.Load()
+		next := *plainPtr(&b.next)
 		if next == nil {
 			nb := &bmBucket[K, V]{}
-			nb.slots[0].Store(e)
-			nb.meta.Store(tag)
-			b.next.Store(nb)
+			*plainPtr(&nb.slots[0]) = e
+			*plainMeta(nb) = tag
+			*plainPtr(&b.next) = nb
 			return
 		}
 		b = next
 	}
 }
+
+// plainMeta and plainPtr give non-atomic access to the value inside an
+// atomic.Uint64 or atomic.Pointer, which is its only field of non-zero
+// size (TestPlainAtomicLayout checks that).
+func plainMeta[K comparable, V any](b *bmBucket[K, V]) *uint64 {
+	return (*uint64)(unsafe.Pointer(&b.meta))
+}
+
+func plainPtr[T any](p *atomic.Pointer[T]) **T { return (**T)(unsafe.Pointer(p)) }
 
 // lockHead locks the head bucket of hash h's chain in the current table
 // and returns them; a table being resized is first helped to completion,

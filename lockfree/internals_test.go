@@ -291,3 +291,50 @@ func TestCtrieLoadAllocs(t *testing.T) {
 		t.Fatalf("Load(string) allocates %v times", a)
 	}
 }
+
+// TestCtrieLoadDecidesPendingProposal: a Load that meets a GCAS proposal
+// (installed, not yet committed) must decide it, not read through it.
+// Otherwise a Snapshot taken next retires the generation, the proposal
+// rolls back, and a value a Load already returned is undone. The state a
+// writer leaves between its CAS and its commit is built by hand, so the
+// check is deterministic; the concurrent tests reach that window only by
+// chance.
+func TestCtrieLoadDecidesPendingProposal(t *testing.T) {
+	// Keys 0 and 64 share the root's slot 0 and part at level 6, so the
+	// root's slot 0 is a child INode holding both.
+	c := NewCtrie[int, int](WithHasher(func(k int) uint64 { return uint64(k) }))
+	c.Store(0, 1)
+	c.Store(64, 1)
+	child := c.gcasRead(c.root.Load()).arr[0].in
+	if child == nil {
+		t.Fatal("keys 0 and 64 did not make a child node")
+	}
+	old := c.gcasRead(child)
+	_, pos := ctFlagPos(0, ctBits, old.bmp)
+	proposal := ctUpdatedAt(old, pos, ctSlot[int, int]{key: 0, value: 2}, child.gen)
+	proposal.prev.Store(old) // what gcas does before its CAS
+	child.main.Store(proposal)
+
+	v, _ := c.Load(0)
+	c.Snapshot()
+	if w, _ := c.Load(0); w != v {
+		t.Fatalf("Load(0) returned %d, then %d after a Snapshot with no write between: the first Load read an undecided proposal", v, w)
+	}
+}
+
+// TestPlainAtomicLayout checks what bmAppend's plain stores rely on: the
+// value of an atomic.Uint64 or atomic.Pointer is the first (and only
+// non-zero-size) thing in it.
+func TestPlainAtomicLayout(t *testing.T) {
+	var b bmBucket[int, int]
+	e := &bmEntry[int, int]{1, 2}
+	*plainMeta(&b) = 0x8182
+	*plainPtr(&b.slots[3]) = e
+	*plainPtr(&b.next) = &b
+	if b.meta.Load() != 0x8182 || b.slots[3].Load() != e || b.next.Load() != &b {
+		t.Fatal("plain stores did not land in the atomic values")
+	}
+	if unsafe.Sizeof(b.meta) != 8 || unsafe.Sizeof(b.next) != unsafe.Sizeof(e) {
+		t.Fatal("atomic.Uint64 or atomic.Pointer changed size")
+	}
+}
