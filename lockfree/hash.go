@@ -48,9 +48,9 @@ func (h *keyHasher[K]) hash(key K) uint64 {
 	return h.fn(key)
 }
 
-// hasherFor returns the hash function for K: the injected one, a fast
-// multiply-mix for integer keys, maphash.String for strings, and
-// maphash.Comparable for everything else. Integer keys are mixed with a
+// hasherFor returns the hash function that keyHasher calls through a
+// function value: the injected one (checked against K), or a multiply-mix
+// for integer keys narrower than 8 bytes. Integer keys are mixed with a
 // random per-map seed, which spreads keys well but is not as resistant to
 // deliberate collision attacks as maphash.
 func hasherFor[K comparable](c *config) func(K) uint64 {
@@ -76,8 +76,6 @@ func hasherFor[K comparable](c *config) func(K) uint64 {
 		return func(k K) uint64 { return mix64(uint64(*(*uint16)(unsafe.Pointer(&k))), s) }
 	case reflect.Int8, reflect.Uint8:
 		return func(k K) uint64 { return mix64(uint64(*(*uint8)(unsafe.Pointer(&k))), s) }
-	case reflect.String:
-		return func(k K) uint64 { return maphash.String(seed, *(*string)(unsafe.Pointer(&k))) }
 	}
 	return func(k K) uint64 { return maphash.Comparable(seed, k) }
 }

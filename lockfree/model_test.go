@@ -371,7 +371,7 @@ func TestModel(t *testing.T) {
 }
 
 // TestModelStringKeys runs a short fixed sequence on string keys, whose
-// hashing takes a different path (maphash.String).
+// hashing takes a different path (maphash.Comparable, not the integer mix).
 func TestModelStringKeys(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
