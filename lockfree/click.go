@@ -498,7 +498,10 @@ func (m *ClickMap[K, V]) Len() int { return max(0, int(m.root.Load().size.sum())
 func (m *ClickMap[K, V]) Clear() { m.root.Store(m.newRoot()) }
 
 // Store sets the value for key.
-func (m *ClickMap[K, V]) Store(key K, value V) { doStore(m, key, value) }
+func (m *ClickMap[K, V]) Store(key K, value V) {
+	// update called directly keeps the closure on the stack (see ops.go).
+	m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+}
 
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
@@ -516,7 +519,8 @@ func (m *ClickMap[K, V]) Delete(key K) { doLoadAndDelete(m, key) }
 
 // Swap stores value for key and returns the previous value if any.
 func (m *ClickMap[K, V]) Swap(key K, value V) (previous V, loaded bool) {
-	return doSwap(m, key, value)
+	r := m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+	return r.old, r.loaded
 }
 
 // CompareAndSwap stores new for key if its value equals old. It panics if

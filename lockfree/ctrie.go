@@ -757,8 +757,7 @@ func (c *Ctrie[K, V]) Clear() {
 
 // Store sets the value for key.
 func (c *Ctrie[K, V]) Store(key K, value V) {
-	// doStore's closure escapes through its generic call of update; called
-	// directly, update does not leak it, so it stays on the stack.
+	// update called directly keeps the closure on the stack (see ops.go).
 	c.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
 }
 
@@ -775,7 +774,10 @@ func (c *Ctrie[K, V]) LoadAndDelete(key K) (value V, loaded bool) { return doLoa
 func (c *Ctrie[K, V]) Delete(key K) { doLoadAndDelete(c, key) }
 
 // Swap stores value for key and returns the previous value if any.
-func (c *Ctrie[K, V]) Swap(key K, value V) (previous V, loaded bool) { return doSwap(c, key, value) }
+func (c *Ctrie[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	r := c.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+	return r.old, r.loaded
+}
 
 // CompareAndSwap stores new for key if its value equals old. It panics if
 // values cannot be compared (see the package documentation).

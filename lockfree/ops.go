@@ -7,6 +7,12 @@ package lockfree
 // result was installed takes effect), so the closures below recompute
 // everything they report on every call. BucketMap's update calls it once,
 // under the bucket lock.
+//
+// Store and Swap are not here: a closure passed to update through these
+// generic helpers escapes to the heap (the call goes through the type
+// parameter's dictionary, which escape analysis cannot see into), so each
+// variant calls its own update for them and saves an allocation per write.
+// The helpers below keep the rarer operations in one place.
 
 // updResult is what an update did: the value before (old, loaded) and
 // after (cur, ok).
@@ -18,10 +24,6 @@ type updResult[V any] struct {
 type updater[K comparable, V any] interface {
 	Load(key K) (V, bool)
 	update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V]
-}
-
-func doStore[K comparable, V any, M updater[K, V]](m M, key K, value V) {
-	m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
 }
 
 func doLoadOrStore[K comparable, V any, M updater[K, V]](m M, key K, value V) (V, bool) {
@@ -42,11 +44,6 @@ func doLoadAndDelete[K comparable, V any, M updater[K, V]](m M, key K) (V, bool)
 		return v, false
 	}
 	r := m.update(key, func(old V, _ bool) (V, ComputeOp) { return old, DeleteOp })
-	return r.old, r.loaded
-}
-
-func doSwap[K comparable, V any, M updater[K, V]](m M, key K, value V) (V, bool) {
-	r := m.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
 	return r.old, r.loaded
 }
 

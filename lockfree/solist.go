@@ -345,7 +345,10 @@ func (l *SOList[K, V]) Len() int { return max(0, int(l.state.Load().count.sum())
 func (l *SOList[K, V]) Clear() { l.state.Store(l.newState()) }
 
 // Store sets the value for key.
-func (l *SOList[K, V]) Store(key K, value V) { doStore(l, key, value) }
+func (l *SOList[K, V]) Store(key K, value V) {
+	// update called directly keeps the closure on the stack (see ops.go).
+	l.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+}
 
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
@@ -360,7 +363,10 @@ func (l *SOList[K, V]) LoadAndDelete(key K) (value V, loaded bool) { return doLo
 func (l *SOList[K, V]) Delete(key K) { doLoadAndDelete(l, key) }
 
 // Swap stores value for key and returns the previous value if any.
-func (l *SOList[K, V]) Swap(key K, value V) (previous V, loaded bool) { return doSwap(l, key, value) }
+func (l *SOList[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	r := l.update(key, func(V, bool) (V, ComputeOp) { return value, UpdateOp })
+	return r.old, r.loaded
+}
 
 // CompareAndSwap stores new for key if its value equals old. It panics if
 // values cannot be compared (see the package documentation).
