@@ -22,14 +22,15 @@ type keyHasher[K comparable] struct {
 
 func newKeyHasher[K comparable](c *config) keyHasher[K] {
 	var h keyHasher[K]
-	if h.seed, h.intKey = intSeed[K](c); h.intKey {
-		return h
-	}
-	switch t := reflect.TypeFor[K](); {
+	t := reflect.TypeFor[K]()
+	switch {
 	case c.hasher != nil:
-		h.fn = hasherFor[K](c)
+		h.fn = injectedHasher[K](c)
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uintptr:
-		h.fn = hasherFor[K](c)
+		h.seed = rand.Uint64() | 1
+		if h.intKey = t.Size() == 8; !h.intKey {
+			h.fn = smallIntHasher[K](t.Size(), h.seed)
+		}
 	default:
 		h.mseed = maphash.MakeSeed()
 	}
@@ -48,51 +49,27 @@ func (h *keyHasher[K]) hash(key K) uint64 {
 	return h.fn(key)
 }
 
-// hasherFor returns the hash function that keyHasher calls through a
-// function value: the injected one (checked against K), or a multiply-mix
-// for integer keys narrower than 8 bytes. Integer keys are mixed with a
-// random per-map seed, which spreads keys well but is not as resistant to
-// deliberate collision attacks as maphash.
-func hasherFor[K comparable](c *config) func(K) uint64 {
-	if c.hasher != nil {
-		h, ok := c.hasher.(func(K) uint64)
-		if !ok {
-			panic("lockfree: WithHasher function has type " + reflect.TypeOf(c.hasher).String() +
-				", want func(" + reflect.TypeFor[K]().String() + ") uint64")
-		}
-		return h
+// injectedHasher returns WithHasher's function, checked against K.
+func injectedHasher[K comparable](c *config) func(K) uint64 {
+	h, ok := c.hasher.(func(K) uint64)
+	if !ok {
+		panic("lockfree: WithHasher function has type " + reflect.TypeOf(c.hasher).String() +
+			", want func(" + reflect.TypeFor[K]().String() + ") uint64")
 	}
-	seed := maphash.MakeSeed()
-	s := rand.Uint64() | 1
-	t := reflect.TypeFor[K]()
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
-		if t.Size() == 8 {
-			return func(k K) uint64 { return mix64(*(*uint64)(unsafe.Pointer(&k)), s) }
-		}
-	case reflect.Int32, reflect.Uint32:
-		return func(k K) uint64 { return mix64(uint64(*(*uint32)(unsafe.Pointer(&k))), s) }
-	case reflect.Int16, reflect.Uint16:
-		return func(k K) uint64 { return mix64(uint64(*(*uint16)(unsafe.Pointer(&k))), s) }
-	case reflect.Int8, reflect.Uint8:
-		return func(k K) uint64 { return mix64(uint64(*(*uint8)(unsafe.Pointer(&k))), s) }
-	}
-	return func(k K) uint64 { return maphash.Comparable(seed, k) }
+	return h
 }
 
-// intSeed reports whether K is an 8-byte integer kind hashed by the default
-// mixer (no WithHasher), and returns a seed for it, so that hot paths can
-// hash inline instead of through a function value.
-func intSeed[K comparable](c *config) (seed uint64, ok bool) {
-	if c.hasher != nil {
-		return 0, false
+// smallIntHasher mixes integer keys narrower than 8 bytes (size 1, 2 or
+// 4) with the per-map seed. Integer keys spread well this way but are not
+// as resistant to deliberate collision attacks as maphash.
+func smallIntHasher[K comparable](size uintptr, seed uint64) func(K) uint64 {
+	switch size {
+	case 4:
+		return func(k K) uint64 { return mix64(uint64(*(*uint32)(unsafe.Pointer(&k))), seed) }
+	case 2:
+		return func(k K) uint64 { return mix64(uint64(*(*uint16)(unsafe.Pointer(&k))), seed) }
 	}
-	t := reflect.TypeFor[K]()
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
-		return rand.Uint64() | 1, t.Size() == 8
-	}
-	return 0, false
+	return func(k K) uint64 { return mix64(uint64(*(*uint8)(unsafe.Pointer(&k))), seed) }
 }
 
 // mix64 is a wyhash-style 64x64->128 multiply folded to 64 bits: a few

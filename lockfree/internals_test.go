@@ -359,3 +359,62 @@ func TestOverwriteAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallIntKeys covers the hashing of integer keys narrower than 8
+// bytes (a mixer over exactly the key's bytes): every variant stores and
+// finds them, and the hash depends on every byte of the key (keys that
+// differ only in their high byte get distinct hashes).
+func TestSmallIntKeys(t *testing.T) {
+	checkHasher(t, newKeyHasher[int8](&config{}), func(i int) int8 { return int8(i) }, 256)
+	checkHasher(t, newKeyHasher[uint16](&config{}), func(i int) uint16 { return uint16(i) << 8 }, 256)
+	checkHasher(t, newKeyHasher[int32](&config{}), func(i int) int32 { return int32(i) << 23 }, 256)
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			var m Map[int16, int]
+			switch v.name {
+			case "Bucket":
+				m = NewBucketMap[int16, int]()
+			case "Click":
+				m = NewClickMap[int16, int]()
+			case "Ctrie":
+				m = NewCtrie[int16, int]()
+			case "SOList":
+				m = NewSOList[int16, int]()
+			case "Striped":
+				m = NewStripedMap[int16, int]()
+			default:
+				t.Fatalf("no int16 constructor for %s", v.name)
+			}
+			for i := -1000; i < 1000; i++ {
+				m.Store(int16(i*31), i)
+			}
+			for i := -1000; i < 1000; i++ {
+				if got, ok := m.Load(int16(i * 31)); !ok || got != i {
+					t.Fatalf("Load(%d) = %d, %v; want %d", i*31, got, ok, i)
+				}
+			}
+			if m.Len() != 2000 {
+				t.Fatalf("Len = %d, want 2000", m.Len())
+			}
+		})
+	}
+}
+
+func checkHasher[K comparable](t *testing.T, h keyHasher[K], key func(int) K, n int) {
+	t.Helper()
+	if h.intKey || h.fn == nil {
+		t.Fatalf("%T: want the small-integer mixer", h)
+	}
+	seen := map[uint64]bool{}
+	for i := range n {
+		k := key(i)
+		x := h.hash(k)
+		if y := h.hash(k); y != x {
+			t.Fatalf("%T: hash(%v) not stable: %x then %x", h, k, x, y)
+		}
+		seen[x] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%T: %d distinct keys gave %d distinct hashes", h, n, len(seen))
+	}
+}
