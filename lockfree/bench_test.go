@@ -3,6 +3,7 @@ package lockfree
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -32,6 +33,13 @@ import (
 //
 //	benchstat -col /map -row /type,/mode,/keys,/reads results.txt
 var fullMatrix = flag.Bool("lockfree.fullmatrix", false, "benchmark the 1M key space too")
+
+// benchOrder, when not 0, seeds a shuffle of the maps' order in every cell
+// of BenchmarkMaps. On a small machine a map's numbers depend on what ran
+// just before it (the heap and caches the previous map left), so a fixed
+// order would always hand that effect to the same maps; runs with
+// different seeds spread it over all of them.
+var benchOrder = flag.Uint64("lockfree.order", 0, "seed for a per-cell shuffle of the map order in BenchmarkMaps (0: declared order)")
 
 // benchMap is what the throughput benchmarks need from a map.
 type benchMap[K comparable] interface {
@@ -173,6 +181,7 @@ func BenchmarkMaps(b *testing.B) {
 		ints[i] = i
 	}
 	strs := stringKeys(len(ints))
+	cell := uint64(0)
 	for _, kt := range []string{"int", "string"} {
 		for _, mode := range []string{"warm", "grow"} {
 			for _, n := range sizes {
@@ -181,7 +190,8 @@ func BenchmarkMaps(b *testing.B) {
 						continue // nothing would ever be stored
 					}
 					name := fmt.Sprintf("type=%s/mode=%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads)
-					for _, tgt := range benchTargets() {
+					cell++
+					for _, tgt := range orderedTargets(cell) {
 						b.Run(name+"/map="+tgt.name, func(b *testing.B) {
 							if kt == "int" {
 								benchOne(b, tgt.newI, ints[:n], reads, mode == "grow")
@@ -196,7 +206,23 @@ func BenchmarkMaps(b *testing.B) {
 	}
 }
 
+// orderedTargets returns the maps in the order -lockfree.order gives the
+// cell numbered cell.
+func orderedTargets(cell uint64) []benchTarget {
+	ts := benchTargets()
+	if *benchOrder != 0 {
+		r := rand.New(rand.NewPCG(*benchOrder, cell))
+		r.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+	}
+	return ts
+}
+
 func benchOne[K comparable](b *testing.B, newMap func() benchMap[K], keys []K, reads int, grow bool) {
+	// Collect what earlier benchmarks left before filling, so the new
+	// map's nodes are laid out in freed, swept memory rather than
+	// interleaved with the previous map's garbage (which makes a map's
+	// reads depend on what ran before it).
+	runtime.GC()
 	m := newMap()
 	if !grow {
 		for i, k := range keys {
