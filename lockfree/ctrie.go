@@ -16,10 +16,14 @@ import (
 // 64-bit hash, the last one 4 bits wide), a tomb for a node waiting to be
 // contracted into its parent, or a list for keys whose 64-bit hashes are
 // equal. A main node is a single allocation: a small header followed by its
-// slots, held by value. A slot is either a branch to a child INode or a
-// key/value leaf stored right there with its hash, so a lookup reads two
-// objects per level, the INode and the main node (header, then the one slot
-// it needs), and no separate leaf at the end.
+// slots, one pointer each, to a child INode or to an immutable leaf (key,
+// value and hash); a second bitmap in the header says which. A lookup reads
+// two objects per level, the INode and the main node (header, then the one
+// slot it needs), and the leaf at the end. Slots are pointers rather than
+// leaves held by value because every write copies a whole main node: at 8
+// bytes a slot, an update of a node of 16 entries copies 128 bytes and
+// allocates a 24 to 40 byte leaf, where leaves held in place made it copy
+// 512 to 640.
 //
 // Every update builds a new main node and installs it with GCAS, a CAS that
 // commits only if the trie's generation has not changed since the update
@@ -92,7 +96,8 @@ const (
 // types), allocated together with its slots (see ctNewMain):
 //
 //   - ctCNode: a bitmap node; arr holds one slot per bit set in bmp, in bit
-//     order; gen is its generation.
+//     order: a *ctLeaf where the bit is also set in leaves, a *ctINode
+//     where it is not; gen is its generation.
 //   - ctTNode: a tomb; arr[0] is its one leaf.
 //   - ctLNode: a list; arr holds its (two or more) leaves, whose keys share
 //     one 64-bit hash.
@@ -103,33 +108,33 @@ const (
 // while pending, or a ctFailed node. arr is the last field so that its first
 // slot follows the header directly.
 type ctMain[K comparable, V any] struct {
-	prev atomic.Pointer[ctMain[K, V]]
-	bmp  uint64
-	gen  *ctGen
-	kind ctKind
-	arr  []ctSlot[K, V]
+	prev   atomic.Pointer[ctMain[K, V]]
+	bmp    uint64
+	leaves uint64
+	gen    *ctGen
+	kind   ctKind
+	arr    []unsafe.Pointer
 }
 
-// ctSlot is a slot of a main node, held by value: a branch to the child in
-// when in != nil, and otherwise a key/value leaf. Slots are never compared
-// by identity; a leaf is its key.
-type ctSlot[K comparable, V any] struct {
-	in    *ctINode[K, V]
+// ctLeaf is an entry. It is immutable: an update installs a new one.
+type ctLeaf[K comparable, V any] struct {
 	hash  uint64
 	key   K
 	value V
 }
 
+func (m *ctMain[K, V]) leaf(i int) *ctLeaf[K, V]    { return (*ctLeaf[K, V])(m.arr[i]) }
+func (m *ctMain[K, V]) branch(i int) *ctINode[K, V] { return (*ctINode[K, V])(m.arr[i]) }
+
 // ctAlloc allocates a main node and an array A of slots (A is
-// [N]ctSlot[K, V] with N >= n) as one object, and points arr at the first n
-// slots of the array. The pointer never leaves the allocation, and the GC
-// sees the slots' real type.
+// [N]unsafe.Pointer with N >= n) as one object, and points arr at the first
+// n slots of the array. The pointer never leaves the allocation.
 func ctAlloc[K comparable, V any, A any](n int) *ctMain[K, V] {
 	x := new(struct {
 		m ctMain[K, V]
 		a A
 	})
-	x.m.arr = unsafe.Slice((*ctSlot[K, V])(unsafe.Pointer(&x.a)), n)
+	x.m.arr = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&x.a)), n)
 	return &x.m
 }
 
@@ -137,7 +142,7 @@ func ctAlloc[K comparable, V any, A any](n int) *ctMain[K, V] {
 // n <= ctWidth (only a list can be longer: its slots are then a separate
 // allocation). The array sizes keep the waste under a third.
 func ctNewMain[K comparable, V any](n int) *ctMain[K, V] {
-	type s = ctSlot[K, V]
+	type s = unsafe.Pointer
 	switch {
 	case n == 0:
 		return &ctMain[K, V]{}
@@ -166,19 +171,19 @@ func ctNewMain[K comparable, V any](n int) *ctMain[K, V] {
 	case n <= 64:
 		return ctAlloc[K, V, [64]s](n)
 	}
-	return &ctMain[K, V]{arr: make([]ctSlot[K, V], n)}
+	return &ctMain[K, V]{arr: make([]unsafe.Pointer, n)}
 }
 
-func ctNewCNode[K comparable, V any](n int, bmp uint64, g *ctGen) *ctMain[K, V] {
+func ctNewCNode[K comparable, V any](n int, bmp, leaves uint64, g *ctGen) *ctMain[K, V] {
 	m := ctNewMain[K, V](n)
-	m.kind, m.bmp, m.gen = ctCNode, bmp, g
+	m.kind, m.bmp, m.leaves, m.gen = ctCNode, bmp, leaves, g
 	return m
 }
 
-func ctNewTomb[K comparable, V any](leaf ctSlot[K, V]) *ctMain[K, V] {
+func ctNewTomb[K comparable, V any](l *ctLeaf[K, V]) *ctMain[K, V] {
 	m := ctNewMain[K, V](1)
 	m.kind = ctTNode
-	m.arr[0] = leaf
+	m.arr[0] = unsafe.Pointer(l)
 	return m
 }
 
@@ -192,7 +197,7 @@ func NewCtrie[K comparable, V any](opts ...Option) *Ctrie[K, V] {
 
 func ctNewRoot[K comparable, V any](g *ctGen) *ctINode[K, V] {
 	in := &ctINode[K, V]{gen: g}
-	in.main.Store(ctNewCNode[K, V](0, 0, g))
+	in.main.Store(ctNewCNode[K, V](0, 0, 0, g))
 	return in
 }
 
@@ -206,7 +211,9 @@ func ctFlagPos(h uint64, lev uint, bmp uint64) (flag uint64, pos int) {
 // --- GCAS and RDCSS ---
 
 func (c *Ctrie[K, V]) gcas(in *ctINode[K, V], old, n *ctMain[K, V]) bool {
-	n.prev.Store(old)
+	// n is not published yet (the CAS below does that), so a plain store
+	// does; an atomic one would cost a locked instruction per write.
+	*plainPtr(&n.prev) = old
 	if in.main.CompareAndSwap(old, n) {
 		hook()
 		c.gcasCommit(in, n)
@@ -309,34 +316,50 @@ func (c *Ctrie[K, V]) copyToGen(in *ctINode[K, V], g *ctGen) *ctINode[K, V] {
 
 // --- main node constructors (all return fresh, unpublished nodes) ---
 
+// renewed copies the bitmap node cn into generation g, children included.
 func (c *Ctrie[K, V]) renewed(cn *ctMain[K, V], g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves, g)
 	copy(n.arr, cn.arr)
+	bmp := cn.bmp
 	for i := range n.arr {
-		if s := &n.arr[i]; s.in != nil {
-			s.in = c.copyToGen(s.in, g)
+		bit := bmp & -bmp
+		bmp ^= bit
+		if cn.leaves&bit == 0 {
+			n.arr[i] = unsafe.Pointer(c.copyToGen(cn.branch(i), g))
 		}
 	}
 	return n
 }
 
-func ctInserted[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, s ctSlot[K, V], g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr)+1, cn.bmp|flag, g)
+// ctBit returns flag if isLeaf, else 0: the bit a slot adds to leaves.
+func ctBit(flag uint64, isLeaf bool) uint64 {
+	if isLeaf {
+		return flag
+	}
+	return 0
+}
+
+// ctInserted returns cn with slot p (a leaf if isLeaf, else a branch) added
+// at bit flag, position pos.
+func ctInserted[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, p unsafe.Pointer, isLeaf bool, g *ctGen) *ctMain[K, V] {
+	n := ctNewCNode[K, V](len(cn.arr)+1, cn.bmp|flag, cn.leaves|ctBit(flag, isLeaf), g)
 	copy(n.arr, cn.arr[:pos])
-	n.arr[pos] = s
+	n.arr[pos] = p
 	copy(n.arr[pos+1:], cn.arr[pos:])
 	return n
 }
 
-func ctUpdatedAt[K comparable, V any](cn *ctMain[K, V], pos int, s ctSlot[K, V], g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+// ctUpdatedAt returns cn with the slot at bit flag, position pos, replaced
+// by p (a leaf if isLeaf, else a branch).
+func ctUpdatedAt[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, p unsafe.Pointer, isLeaf bool, g *ctGen) *ctMain[K, V] {
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves&^flag|ctBit(flag, isLeaf), g)
 	copy(n.arr, cn.arr)
-	n.arr[pos] = s
+	n.arr[pos] = p
 	return n
 }
 
 func ctRemoved[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr)-1, cn.bmp&^flag, g)
+	n := ctNewCNode[K, V](len(cn.arr)-1, cn.bmp&^flag, cn.leaves&^flag, g)
 	copy(n.arr, cn.arr[:pos])
 	copy(n.arr[pos:], cn.arr[pos+1:])
 	return n
@@ -345,20 +368,24 @@ func ctRemoved[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, g *c
 // ctContracted entombs a below-root bitmap node left with a single key, so
 // that the parent can absorb it.
 func ctContracted[K comparable, V any](cn *ctMain[K, V], lev uint) *ctMain[K, V] {
-	if lev > 0 && len(cn.arr) == 1 && cn.arr[0].in == nil {
-		return ctNewTomb(cn.arr[0])
+	if lev > 0 && len(cn.arr) == 1 && cn.leaves != 0 {
+		return ctNewTomb(cn.leaf(0))
 	}
 	return cn
 }
 
 // compressed replaces children whose main node is a tomb by the tomb's leaf.
 func (c *Ctrie[K, V]) compressed(cn *ctMain[K, V], lev uint, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, g)
+	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves, g)
 	copy(n.arr, cn.arr)
+	bmp := cn.bmp
 	for i := range n.arr {
-		if s := &n.arr[i]; s.in != nil {
-			if m := c.gcasRead(s.in); m.kind == ctTNode {
-				*s = m.arr[0]
+		bit := bmp & -bmp
+		bmp ^= bit
+		if cn.leaves&bit == 0 {
+			if m := c.gcasRead(cn.branch(i)); m.kind == ctTNode {
+				n.arr[i] = m.arr[0]
+				n.leaves |= bit
 			}
 		}
 	}
@@ -367,11 +394,11 @@ func (c *Ctrie[K, V]) compressed(cn *ctMain[K, V], lev uint, g *ctGen) *ctMain[K
 
 // ctDual returns the main node, at level lev, of the two leaves x and y
 // (distinct keys).
-func ctDual[K comparable, V any](x, y ctSlot[K, V], lev uint, g *ctGen) *ctMain[K, V] {
+func ctDual[K comparable, V any](x, y *ctLeaf[K, V], lev uint, g *ctGen) *ctMain[K, V] {
 	if lev >= ctMaxLv {
 		n := ctNewMain[K, V](2)
 		n.kind = ctLNode
-		n.arr[0], n.arr[1] = x, y
+		n.arr[0], n.arr[1] = unsafe.Pointer(x), unsafe.Pointer(y)
 		return n
 	}
 	xi, yi := (x.hash>>lev)&(ctWidth-1), (y.hash>>lev)&(ctWidth-1)
@@ -379,15 +406,15 @@ func ctDual[K comparable, V any](x, y ctSlot[K, V], lev uint, g *ctGen) *ctMain[
 	if xi == yi {
 		sub := &ctINode[K, V]{gen: g}
 		sub.main.Store(ctDual(x, y, lev+ctBits, g))
-		n := ctNewCNode[K, V](1, bmp, g)
-		n.arr[0].in = sub
+		n := ctNewCNode[K, V](1, bmp, 0, g)
+		n.arr[0] = unsafe.Pointer(sub)
 		return n
 	}
-	n := ctNewCNode[K, V](2, bmp, g)
+	n := ctNewCNode[K, V](2, bmp, bmp, g)
 	if xi < yi {
-		n.arr[0], n.arr[1] = x, y
+		n.arr[0], n.arr[1] = unsafe.Pointer(x), unsafe.Pointer(y)
 	} else {
-		n.arr[0], n.arr[1] = y, x
+		n.arr[0], n.arr[1] = unsafe.Pointer(y), unsafe.Pointer(x)
 	}
 	return n
 }
@@ -407,14 +434,14 @@ func (c *Ctrie[K, V]) cleanParent(p, i *ctINode[K, V], h uint64, lev uint, start
 			return
 		}
 		flag, pos := ctFlagPos(h, lev, pm.bmp)
-		if pm.bmp&flag == 0 || pm.arr[pos].in != i {
+		if pm.bmp&flag == 0 || pm.leaves&flag != 0 || pm.branch(pos) != i {
 			return
 		}
 		m := c.gcasRead(i)
 		if m.kind != ctTNode {
 			return
 		}
-		ncn := ctUpdatedAt(pm, pos, m.arr[0], i.gen)
+		ncn := ctUpdatedAt(pm, pos, flag, m.arr[0], true, i.gen)
 		if c.gcas(p, pm, ctContracted(ncn, lev)) || c.readRoot(false).gen != startGen {
 			return
 		}
@@ -452,14 +479,14 @@ func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
 		if bmp&flag == 0 {
 			return value, false
 		}
-		s := &m.arr[bits.OnesCount64(bmp&(flag-1))]
-		if s.in == nil {
-			if s.hash == h && s.key == key {
-				return s.value, true
+		p := m.arr[bits.OnesCount64(bmp&(flag-1))]
+		if m.leaves&flag != 0 {
+			if l := (*ctLeaf[K, V])(p); l.hash == h && l.key == key {
+				return l.value, true
 			}
 			return value, false
 		}
-		in = s.in
+		in = (*ctINode[K, V])(p)
 		if in.gen != startGen && !c.readOnly {
 			return c.lookup(key, h)
 		}
@@ -484,15 +511,14 @@ restart:
 				if m.bmp&flag == 0 {
 					return value, false
 				}
-				s := &m.arr[pos]
-				if s.in == nil {
-					if s.hash == h && s.key == key {
-						return s.value, true
+				if m.leaves&flag != 0 {
+					if l := m.leaf(pos); l.hash == h && l.key == key {
+						return l.value, true
 					}
 					return value, false
 				}
-				if c.readOnly || s.in.gen == startGen {
-					parent, in, lev = in, s.in, lev+ctBits
+				if sub := m.branch(pos); c.readOnly || sub.gen == startGen {
+					parent, in, lev = in, sub, lev+ctBits
 					continue
 				}
 				if !c.gcas(in, m, c.renewed(m, startGen)) {
@@ -500,8 +526,8 @@ restart:
 				}
 			case ctTNode:
 				if c.readOnly {
-					if s := &m.arr[0]; s.hash == h && s.key == key {
-						return s.value, true
+					if l := m.leaf(0); l.hash == h && l.key == key {
+						return l.value, true
 					}
 					return value, false
 				}
@@ -509,8 +535,8 @@ restart:
 				continue restart
 			case ctLNode:
 				for i := range m.arr {
-					if s := &m.arr[i]; s.hash == h && s.key == key {
-						return s.value, true
+					if l := m.leaf(i); l.hash == h && l.key == key {
+						return l.value, true
 					}
 				}
 				return value, false
@@ -539,7 +565,7 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), res *updResult[V]) *ctMain[K, V] {
 	idx := -1
 	for i := range m.arr {
-		if m.arr[i].key == key {
+		if m.leaf(i).key == key {
 			idx = i
 			break
 		}
@@ -552,11 +578,11 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 		nm := ctNewMain[K, V](len(m.arr) + 1)
 		nm.kind = ctLNode
 		copy(nm.arr, m.arr)
-		nm.arr[len(m.arr)] = ctSlot[K, V]{hash: h, key: key, value: nv}
+		nm.arr[len(m.arr)] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
 		res.cur, res.ok = nv, true
 		return nm
 	}
-	old := m.arr[idx].value
+	old := m.leaf(idx).value
 	res.old, res.loaded = old, true
 	nv, op := f(old, true)
 	switch op {
@@ -567,13 +593,13 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 		nm := ctNewMain[K, V](len(m.arr))
 		nm.kind = ctLNode
 		copy(nm.arr, m.arr)
-		nm.arr[idx] = ctSlot[K, V]{hash: h, key: key, value: nv}
+		nm.arr[idx] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
 		res.cur, res.ok = nv, true
 		return nm
 	}
 	// DeleteOp
 	if len(m.arr) == 2 {
-		return ctNewTomb(m.arr[1-idx])
+		return ctNewTomb(m.leaf(1 - idx))
 	}
 	nm := ctNewMain[K, V](len(m.arr) - 1)
 	nm.kind = ctLNode
@@ -616,16 +642,16 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			if op != UpdateOp {
 				return res, true
 			}
-			if !c.gcas(in, m, ctInserted(cur, pos, flag, ctSlot[K, V]{hash: h, key: key, value: nv}, in.gen)) {
+			l := &ctLeaf[K, V]{hash: h, key: key, value: nv}
+			if !c.gcas(in, m, ctInserted(cur, pos, flag, unsafe.Pointer(l), true, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
 			return res, true
 		}
-		s := &m.arr[pos]
-		if s.in != nil {
-			if s.in.gen == startGen {
-				parent, in, lev = in, s.in, lev+ctBits
+		if m.leaves&flag == 0 {
+			if sub := m.branch(pos); sub.gen == startGen {
+				parent, in, lev = in, sub, lev+ctBits
 				continue
 			}
 			if !c.gcas(in, m, c.renewed(m, startGen)) {
@@ -633,14 +659,15 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			}
 			continue
 		}
+		s := m.leaf(pos)
 		if s.hash != h || s.key != key {
 			nv, op := f(res.old, false)
 			if op != UpdateOp {
 				return res, true
 			}
 			sub := &ctINode[K, V]{gen: in.gen}
-			sub.main.Store(ctDual(*s, ctSlot[K, V]{hash: h, key: key, value: nv}, lev+ctBits, in.gen))
-			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctSlot[K, V]{in: sub}, in.gen)) {
+			sub.main.Store(ctDual(s, &ctLeaf[K, V]{hash: h, key: key, value: nv}, lev+ctBits, in.gen))
+			if !c.gcas(in, m, ctUpdatedAt(cur, pos, flag, unsafe.Pointer(sub), false, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
@@ -654,7 +681,8 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			res.cur, res.ok = old, true
 			return res, true
 		case UpdateOp:
-			if !c.gcas(in, m, ctUpdatedAt(cur, pos, ctSlot[K, V]{hash: h, key: key, value: nv}, in.gen)) {
+			l := &ctLeaf[K, V]{hash: h, key: key, value: nv}
+			if !c.gcas(in, m, ctUpdatedAt(cur, pos, flag, unsafe.Pointer(l), true, in.gen)) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
@@ -711,12 +739,15 @@ func (c *Ctrie[K, V]) walk(in *ctINode[K, V], f func(K, V) bool) bool {
 	// Every kind of main node keeps its entries in arr; only a bitmap
 	// node's slots can be branches.
 	m := c.gcasRead(in)
+	bmp := m.bmp
 	for i := range m.arr {
-		if s := &m.arr[i]; s.in == nil {
-			if !f(s.key, s.value) {
+		bit := bmp & -bmp
+		bmp ^= bit
+		if m.kind != ctCNode || m.leaves&bit != 0 {
+			if l := m.leaf(i); !f(l.key, l.value) {
 				return false
 			}
-		} else if !c.walk(s.in, f) {
+		} else if !c.walk(m.branch(i), f) {
 			return false
 		}
 	}

@@ -151,7 +151,10 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 		if lev >= 64 {
 			mask = ^uint64(0)
 		}
-		leaf := func(s *ctSlot[K, V]) {
+		leaf := func(s *ctLeaf[K, V]) {
+			if s.hash != c.hasher.hash(s.key) {
+				t.Fatalf("level %d: leaf of key %v holds hash %#x, not its own", lev, s.key, s.hash)
+			}
 			if s.hash&mask != prefix {
 				t.Fatalf("level %d: leaf hash %#x off its path %#x", lev, s.hash, prefix)
 			}
@@ -168,34 +171,40 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 			if bits.OnesCount64(m.bmp) != len(m.arr) {
 				t.Fatalf("level %d: bitmap %#x for %d slots", lev, m.bmp, len(m.arr))
 			}
+			if m.leaves&^m.bmp != 0 {
+				t.Fatalf("level %d: leaf bits %#x outside the bitmap %#x", lev, m.leaves, m.bmp)
+			}
 			bmp := m.bmp
 			for i := range m.arr {
 				idx := uint64(bits.TrailingZeros64(bmp))
 				bmp &= bmp - 1
-				s := &m.arr[i]
-				if s.in == nil {
+				if m.arr[i] == nil {
+					t.Fatalf("level %d: empty slot %d", lev, idx)
+				}
+				if m.leaves&(1<<idx) != 0 {
+					s := m.leaf(i)
 					if (s.hash>>lev)&(ctWidth-1) != idx {
 						t.Fatalf("level %d: leaf hash %#x in slot %d", lev, s.hash, idx)
 					}
 					leaf(s)
 				} else {
-					walk(s.in, lev+ctBits, prefix|idx<<lev)
+					walk(m.branch(i), lev+ctBits, prefix|idx<<lev)
 				}
 			}
 		case ctTNode:
-			if lev == 0 || len(m.arr) != 1 || m.arr[0].in != nil {
+			if lev == 0 || len(m.arr) != 1 || m.bmp != 0 || m.leaves != 0 {
 				t.Fatalf("bad tomb at level %d", lev)
 			}
-			leaf(&m.arr[0])
+			leaf(m.leaf(0))
 		case ctLNode:
 			if lev < ctMaxLv || len(m.arr) < 2 {
 				t.Fatalf("list of %d at level %d", len(m.arr), lev)
 			}
 			for i := range m.arr {
-				if m.arr[i].in != nil || m.arr[i].hash != m.arr[0].hash {
+				if m.leaf(i).hash != m.leaf(0).hash {
 					t.Fatalf("list at level %d: bad entry", lev)
 				}
-				leaf(&m.arr[i])
+				leaf(m.leaf(i))
 			}
 		default:
 			t.Fatalf("main node of kind %d at level %d", m.kind, lev)
@@ -296,13 +305,14 @@ func TestCtrieLoadDecidesPendingProposal(t *testing.T) {
 	c := NewCtrie[int, int](WithHasher(func(k int) uint64 { return uint64(k) }))
 	c.Store(0, 1)
 	c.Store(64, 1)
-	child := c.gcasRead(c.root.Load()).arr[0].in
-	if child == nil {
+	root := c.gcasRead(c.root.Load())
+	if root.leaves != 0 {
 		t.Fatal("keys 0 and 64 did not make a child node")
 	}
+	child := root.branch(0)
 	old := c.gcasRead(child)
-	_, pos := ctFlagPos(0, ctBits, old.bmp)
-	proposal := ctUpdatedAt(old, pos, ctSlot[int, int]{key: 0, value: 2}, child.gen)
+	flag, pos := ctFlagPos(0, ctBits, old.bmp)
+	proposal := ctUpdatedAt(old, pos, flag, unsafe.Pointer(&ctLeaf[int, int]{key: 0, value: 2}), true, child.gen)
 	proposal.prev.Store(old) // what gcas does before its CAS
 	child.main.Store(proposal)
 
@@ -330,16 +340,17 @@ func TestPlainAtomicLayout(t *testing.T) {
 	}
 }
 
-// TestOverwriteAllocs pins the allocations of an overwrite: one new entry,
-// box or node per Store and Swap of a present key in the lock-free variants
-// and BucketMap, none in StripedMap (its Go maps update in place). The
-// closures these methods pass to update must stay on the stack; through
-// the generic helpers of ops.go they would not.
+// TestOverwriteAllocs pins the allocations of an overwrite: one new entry
+// or box per Store and Swap of a present key in BucketMap, ClickMap and
+// SOList, a new leaf and a copy of its node in the Ctrie, none in
+// StripedMap (its Go maps update in place). The closures these methods pass
+// to update must stay on the stack; through the generic helpers of ops.go
+// they would not.
 func TestOverwriteAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's instrumentation allocates")
 	}
-	want := map[string]float64{"Striped": 0}
+	want := map[string]float64{"Striped": 0, "Ctrie": 2}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			m := v.newII()
