@@ -429,3 +429,38 @@ func checkHasher[K comparable](t *testing.T, h keyHasher[K], key func(int) K, n 
 		t.Fatalf("%T: %d distinct keys gave %d distinct hashes", h, n, len(seen))
 	}
 }
+
+// TestSOListFirstValueInline: an inserted entry's value box is the one
+// inside its node (no second allocation, no second object to read); an
+// overwrite moves it to a box of its own, and a delete clears it.
+func TestSOListFirstValueInline(t *testing.T) {
+	l := NewSOList[int, int]()
+	node := func(k int) *soNode[int, int] {
+		s := l.state.Load()
+		h := l.hasher.hash(k)
+		_, n, found := l.search(l.startFor(s, h), soRegular(h), k, false)
+		if !found {
+			t.Fatalf("key %d not in the list", k)
+		}
+		return n
+	}
+	l.Store(7, 70)
+	n := node(7)
+	if n.val.Load() != &n.first || n.first.v != 70 {
+		t.Fatalf("a new entry's value is not held in its node")
+	}
+	l.Store(7, 71)
+	if b := n.val.Load(); b == &n.first || b.v != 71 {
+		t.Fatalf("an overwrite did not install a box of its own")
+	}
+	if v, ok := l.Load(7); v != 71 || !ok {
+		t.Fatalf("Load(7) = %d, %v after the overwrite", v, ok)
+	}
+	l.Delete(7)
+	if n.val.Load() != nil {
+		t.Fatal("a deleted entry still has a value")
+	}
+	if _, ok := l.Load(7); ok {
+		t.Fatal("Load found a deleted key")
+	}
+}

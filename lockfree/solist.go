@@ -68,10 +68,16 @@ type soState[K comparable, V any] struct {
 type soVal[V any] struct{ v V }
 
 // soNode is a list node: an entry, a bucket's dummy, or a deletion marker.
+//
+// An entry's value box starts as first, inside the node: an insert makes
+// one allocation, and a Load of an entry never overwritten reads no second
+// object (at 1M keys that is a cache miss saved). An overwrite installs a
+// separate box; first then just stays unused.
 type soNode[K comparable, V any] struct {
 	so     uint64 // split-order key: reversed hash; odd for entries, even for dummies
 	key    K
 	val    atomic.Pointer[soVal[V]] // nil: deleted (entries only)
+	first  soVal[V]
 	next   atomic.Pointer[soNode[K, V]]
 	marker bool
 }
@@ -283,9 +289,10 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 		if op != UpdateOp {
 			return res
 		}
-		x := &soNode[K, V]{so: so, key: key}
-		x.val.Store(&soVal[V]{nv})
-		x.next.Store(n)
+		x := &soNode[K, V]{so: so, key: key, first: soVal[V]{nv}}
+		// x is published by the CAS below: plain stores do until then.
+		*plainPtr(&x.val) = &x.first
+		*plainPtr(&x.next) = n
 		hook()
 		if pred.next.CompareAndSwap(n, x) {
 			if s.count.addAndTest(h, 1, soCheckEv) {
