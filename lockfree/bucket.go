@@ -484,7 +484,11 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
 func (m *BucketMap[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	return doLoadOrStore(m, key, value)
+	if v, ok := m.Load(key); ok {
+		return v, true
+	}
+	r := m.update(key, storeIfAbsent(value))
+	return r.cur, r.loaded
 }
 
 // LoadAndDelete deletes key, returning the previous value if any.

@@ -506,7 +506,11 @@ func (m *ClickMap[K, V]) Store(key K, value V) {
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
 func (m *ClickMap[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	return doLoadOrStore(m, key, value)
+	if v, ok := m.Load(key); ok {
+		return v, true
+	}
+	r := m.update(key, storeIfAbsent(value))
+	return r.cur, r.loaded
 }
 
 // LoadAndDelete deletes key, returning the previous value if any.

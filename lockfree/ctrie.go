@@ -795,7 +795,11 @@ func (c *Ctrie[K, V]) Store(key K, value V) {
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
 func (c *Ctrie[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	return doLoadOrStore(c, key, value)
+	if v, ok := c.Load(key); ok {
+		return v, true
+	}
+	r := c.update(key, storeIfAbsent(value))
+	return r.cur, r.loaded
 }
 
 // LoadAndDelete deletes key, returning the previous value if any.

@@ -371,6 +371,31 @@ func TestOverwriteAllocs(t *testing.T) {
 	}
 }
 
+// TestLoadOrStoreAllocs: inserting with LoadOrStore allocates exactly what
+// inserting with Store does (its function value stays on the stack, see
+// ops.go), and LoadOrStore of a present key allocates nothing.
+func TestLoadOrStoreAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			m := v.newII()
+			for i := range 1000 {
+				m.Store(i, i)
+			}
+			store := testing.AllocsPerRun(1000, func() { m.Store(-1, 1); m.Delete(-1) })
+			los := testing.AllocsPerRun(1000, func() { m.LoadOrStore(-1, 1); m.Delete(-1) })
+			if los != store {
+				t.Errorf("insert and delete: %v allocations with LoadOrStore, %v with Store", los, store)
+			}
+			if a := testing.AllocsPerRun(1000, func() { m.LoadOrStore(500, 1) }); a != 0 {
+				t.Errorf("LoadOrStore of a present key allocates %v times", a)
+			}
+		})
+	}
+}
+
 // TestSmallIntKeys covers the hashing of integer keys narrower than 8
 // bytes (a mixer over exactly the key's bytes): every variant stores and
 // finds them, and the hash depends on every byte of the key (keys that

@@ -8,11 +8,11 @@ package lockfree
 // everything they report on every call. BucketMap's update calls it once,
 // under the bucket lock.
 //
-// Store and Swap are not here: a closure passed to update through these
-// generic helpers escapes to the heap (the call goes through the type
-// parameter's dictionary, which escape analysis cannot see into), so each
-// variant calls its own update for them and saves an allocation per write.
-// The helpers below keep the rarer operations in one place.
+// Store, Swap and LoadOrStore are not here: a closure passed to update
+// through these generic helpers escapes to the heap (the call goes through
+// the type parameter's dictionary, which escape analysis cannot see into),
+// so each variant calls its own update for them and saves an allocation
+// per write. The helpers below keep the rarer operations in one place.
 
 // updResult is what an update did: the value before (old, loaded) and
 // after (cur, ok).
@@ -26,17 +26,16 @@ type updater[K comparable, V any] interface {
 	update(key K, f func(old V, loaded bool) (V, ComputeOp)) updResult[V]
 }
 
-func doLoadOrStore[K comparable, V any, M updater[K, V]](m M, key K, value V) (V, bool) {
-	if v, ok := m.Load(key); ok {
-		return v, true
-	}
-	r := m.update(key, func(old V, loaded bool) (V, ComputeOp) {
+// storeIfAbsent is LoadOrStore's update function. Each variant's
+// LoadOrStore passes it to its own update (not through a generic helper):
+// this small function inlines, so the closure stays on the caller's stack.
+func storeIfAbsent[V any](value V) func(old V, loaded bool) (V, ComputeOp) {
+	return func(old V, loaded bool) (V, ComputeOp) {
 		if loaded {
 			return old, CancelOp
 		}
 		return value, UpdateOp
-	})
-	return r.cur, r.loaded
+	}
 }
 
 func doLoadAndDelete[K comparable, V any, M updater[K, V]](m M, key K) (V, bool) {

@@ -360,7 +360,11 @@ func (l *SOList[K, V]) Store(key K, value V) {
 // LoadOrStore returns the existing value for key if present; otherwise it
 // stores and returns value. loaded reports which.
 func (l *SOList[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	return doLoadOrStore(l, key, value)
+	if v, ok := l.Load(key); ok {
+		return v, true
+	}
+	r := l.update(key, storeIfAbsent(value))
+	return r.cur, r.loaded
 }
 
 // LoadAndDelete deletes key, returning the previous value if any.
