@@ -88,6 +88,9 @@ type benchTarget struct {
 func benchTargets() []benchTarget {
 	var ts []benchTarget
 	for _, v := range variants {
+		if v.testOnly {
+			continue
+		}
 		ts = append(ts, benchTarget{
 			name: v.name,
 			newI: func() benchMap[int] { return v.newII() },

@@ -3,6 +3,7 @@ package lockfree
 import (
 	"iter"
 	"math/bits"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -40,6 +41,12 @@ import (
 // and contracts emptied nodes into their parents (tombs are cleaned by the
 // next operation that passes them).
 //
+// Cache: a large trie is deep (four levels at 1M keys), so Load keeps a
+// table of the INodes at one level (12 from 8K entries, 18 from 512K), the
+// idea of Prokopec's cache-tries (PPoPP 2018) for reads only: a Load starts
+// at the INode its hash selects there, when that INode is of the root's
+// generation, instead of at the root. See ctCache for why that is exact.
+//
 // Iteration: Range and All iterate an O(1) read-only snapshot taken when
 // they start, so they see exactly the map at one instant: each key once,
 // with its value at that instant, no matter what writers do meanwhile. Len
@@ -57,6 +64,89 @@ type Ctrie[K comparable, V any] struct {
 	readOnly bool
 	hasher   keyHasher[K]
 	eq       func(a, b V) bool
+
+	cache atomic.Pointer[ctCache[K, V]]
+	// size counts entries approximately (Clear resets it while writers may
+	// run); it only sizes the cache. Len counts a snapshot instead.
+	size *counter
+	// cacheLevel, when not 0, fixes the cache's level (tests use it to run
+	// every check with a cache from the first operation).
+	cacheLevel uint
+}
+
+// ctCache holds, for one level lev of the trie, the INode reached by each
+// hash prefix of lev bits, as Loads found them; a slot may be empty or out
+// of date. A Load that has read the root (generation g) may start at the
+// cached INode ci instead, if ci's generation is g, and that is exact:
+//
+//   - ci was reachable from the root when a Load cached it, in generation g
+//     (caching requires ci.gen to be the root's then, and generations are
+//     never reused).
+//   - Within a generation an INode leaves the trie only as a tomb: the
+//     parent absorbs children whose main node is a tomb (compressed,
+//     cleanParent), and no operation replaces an INode of the current
+//     generation by another (renewed keeps children already of its
+//     generation; it copies only older ones). A tomb is final, and Load
+//     hands tombs to the full lookup.
+//   - So ci was still reachable when this Load read the root, and from
+//     there on reading ci's main node is what a walk down from the root
+//     would have read: if a Snapshot has retired g meanwhile, ci's main
+//     node stays as it was at that instant, just as for a walk that
+//     started at the old root.
+type ctCache[K comparable, V any] struct {
+	lev   uint
+	mask  uint64
+	slots []atomic.Pointer[ctINode[K, V]]
+}
+
+const (
+	// The cache is sized by the entry count n: at level 6k, with 64^k
+	// slots, for the largest k in [ctCacheMinK, ctCacheMaxK] with
+	// 64^k <= n/2 (then most prefixes of 6k bits hold two or more keys, so
+	// an INode). A smaller cache saves too little; a larger one would
+	// pass 2 MB. It shrinks only when n drops below a quarter of that.
+	ctCacheMinK = 2 // level 12: 4096 slots, from 8K entries
+	ctCacheMaxK = 3 // level 18: 262144 slots (2 MB), from 512K entries
+	ctSizeEvery = 64
+)
+
+func newCtCache[K comparable, V any](lev uint) *ctCache[K, V] {
+	return &ctCache[K, V]{lev: lev, mask: 1<<lev - 1, slots: make([]atomic.Pointer[ctINode[K, V]], 1<<lev)}
+}
+
+// ctCacheLevelFor returns the cache level for n entries (0: no cache).
+func ctCacheLevelFor(n int64) uint {
+	k := 0
+	for k < ctCacheMaxK && int64(1)<<(ctBits*(k+1)) <= n/2 {
+		k++
+	}
+	if k < ctCacheMinK {
+		return 0
+	}
+	return uint(k * ctBits)
+}
+
+// noteSize adds d to the entry count and, every ctSizeEvery-th change on a
+// stripe, resizes the cache if the count calls for it.
+func (c *Ctrie[K, V]) noteSize(h uint64, d int64) {
+	if !c.size.addAndTest(h, d, ctSizeEvery) || c.cacheLevel != 0 {
+		return
+	}
+	n := c.size.sum()
+	cur := c.cache.Load()
+	have := uint(0)
+	if cur != nil {
+		have = cur.lev
+	}
+	want := ctCacheLevelFor(n)
+	if want == have || want < have && ctCacheLevelFor(4*n) >= have {
+		return
+	}
+	var nc *ctCache[K, V]
+	if want > 0 {
+		nc = newCtCache[K, V](want)
+	}
+	c.cache.CompareAndSwap(cur, nc)
 }
 
 const (
@@ -190,10 +280,12 @@ func ctNewTomb[K comparable, V any](l *ctLeaf[K, V]) *ctMain[K, V] {
 // NewCtrie returns an empty Ctrie.
 func NewCtrie[K comparable, V any](opts ...Option) *Ctrie[K, V] {
 	c := buildConfig(opts)
-	t := &Ctrie[K, V]{hasher: newKeyHasher[K](&c), eq: equalFor[V](&c)}
+	t := &Ctrie[K, V]{hasher: newKeyHasher[K](&c), eq: equalFor[V](&c), size: ctNewSize()}
 	t.root.Store(ctNewRoot[K, V](&ctGen{}))
 	return t
 }
+
+func ctNewSize() *counter { return newCounter(4 * runtime.GOMAXPROCS(0)) }
 
 func ctNewRoot[K comparable, V any](g *ctGen) *ctINode[K, V] {
 	in := &ctINode[K, V]{gen: g}
@@ -316,7 +408,10 @@ func (c *Ctrie[K, V]) copyToGen(in *ctINode[K, V], g *ctGen) *ctINode[K, V] {
 
 // --- main node constructors (all return fresh, unpublished nodes) ---
 
-// renewed copies the bitmap node cn into generation g, children included.
+// renewed copies the bitmap node cn into generation g, with a copy of each
+// child of an older generation. Children already of generation g stay:
+// the cache relies on an INode of the current generation never being
+// replaced by a copy (see ctCache).
 func (c *Ctrie[K, V]) renewed(cn *ctMain[K, V], g *ctGen) *ctMain[K, V] {
 	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves, g)
 	copy(n.arr, cn.arr)
@@ -325,7 +420,9 @@ func (c *Ctrie[K, V]) renewed(cn *ctMain[K, V], g *ctGen) *ctMain[K, V] {
 		bit := bmp & -bmp
 		bmp ^= bit
 		if cn.leaves&bit == 0 {
-			n.arr[i] = unsafe.Pointer(c.copyToGen(cn.branch(i), g))
+			if in := cn.branch(i); in.gen != g {
+				n.arr[i] = unsafe.Pointer(c.copyToGen(in, g))
+			}
 		}
 	}
 	return n
@@ -467,7 +564,19 @@ func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
 		return c.lookup(key, h)
 	}
 	startGen := in.gen
-	for lev := uint(0); ; lev += ctBits {
+	lev := uint(0)
+	// Start at the cached INode if there is one of this generation;
+	// otherwise cache the one this walk passes at the cache's level.
+	cc := c.cache.Load()
+	fill := ^uint(0)
+	if cc != nil {
+		if ci := cc.slots[h&cc.mask].Load(); ci != nil && ci.gen == startGen {
+			in, lev = ci, cc.lev
+		} else {
+			fill = cc.lev
+		}
+	}
+	for ; ; lev += ctBits {
 		m := in.main.Load()
 		if m.prev.Load() != nil || m.kind != ctCNode {
 			return c.lookup(key, h)
@@ -489,6 +598,9 @@ func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
 		in = (*ctINode[K, V])(p)
 		if in.gen != startGen && !c.readOnly {
 			return c.lookup(key, h)
+		}
+		if lev+ctBits == fill {
+			cc.slots[h&cc.mask].Store(in)
 		}
 	}
 }
@@ -555,6 +667,13 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 	for {
 		r := c.readRoot(false)
 		if res, ok := c.updateFrom(r, key, h, f); ok {
+			if res.ok != res.loaded {
+				d := int64(1) // inserted
+				if res.loaded {
+					d = -1 // deleted
+				}
+				c.noteSize(h, d)
+			}
 			return res
 		}
 	}
@@ -710,7 +829,11 @@ func (c *Ctrie[K, V]) Snapshot() *Ctrie[K, V] {
 		r := c.readRoot(false)
 		exp := c.gcasRead(r)
 		if c.rdcssRoot(r, exp, c.copyToGen(r, &ctGen{})) {
-			s := &Ctrie[K, V]{hasher: c.hasher, eq: c.eq}
+			s := &Ctrie[K, V]{hasher: c.hasher, eq: c.eq, size: ctNewSize(), cacheLevel: c.cacheLevel}
+			s.size.add(0, c.size.sum())
+			if c.cacheLevel != 0 {
+				s.cache.Store(newCtCache[K, V](c.cacheLevel))
+			}
 			s.root.Store(c.copyToGen(r, &ctGen{}))
 			return s
 		}
@@ -781,6 +904,12 @@ func (c *Ctrie[K, V]) Clear() {
 	for {
 		r := c.readRoot(false)
 		if c.rdcssRoot(r, c.gcasRead(r), ctNewRoot[K, V](&ctGen{})) {
+			// The cache's INodes are all of the old generation now;
+			// what matters is giving the memory back.
+			c.size.reset()
+			if c.cacheLevel == 0 {
+				c.cache.Store(nil)
+			}
 			return
 		}
 	}

@@ -97,6 +97,8 @@ type variant struct {
 	linearClear bool
 	// control: a negative control; its findings are logged, never fatal.
 	control bool
+	// testOnly: a configuration for the tests, not benchmarked.
+	testOnly bool
 }
 
 func (v variant) supports(ops ...opKind) bool {
@@ -132,6 +134,18 @@ var variants = []variant{
 		ops:         allOps,
 		linearRange: true,
 		linearClear: true,
+	},
+	{
+		// The Ctrie with its Load cache in use from the first operation
+		// (at level 6; by default it starts at 8K entries, which few
+		// tests reach).
+		name:        "CtrieCache",
+		newII:       func(o ...Option) Map[int, int] { return newCachedCtrie[int, int](ctBits, o...) },
+		newSI:       func(o ...Option) Map[string, int] { return newCachedCtrie[string, int](ctBits, o...) },
+		ops:         allOps,
+		linearRange: true,
+		linearClear: true,
+		testOnly:    true,
 	},
 	{
 		name:        "SOList",
@@ -228,4 +242,12 @@ func within(t tester, d time.Duration, what string, f func()) {
 	case <-time.After(d):
 		t.Fatalf("%s did not finish within %v", what, d)
 	}
+}
+
+// newCachedCtrie returns a Ctrie whose Load cache is fixed at level lev.
+func newCachedCtrie[K comparable, V any](lev uint, opts ...Option) *Ctrie[K, V] {
+	c := NewCtrie[K, V](opts...)
+	c.cacheLevel = lev
+	c.cache.Store(newCtCache[K, V](lev))
+	return c
 }

@@ -1,6 +1,7 @@
 package lockfree
 
 import (
+	"fmt"
 	"maps"
 	"math/bits"
 	"testing"
@@ -136,8 +137,14 @@ func TestClickResize(t *testing.T) {
 func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 	t.Helper()
 	got := map[K]V{}
+	type at struct {
+		lev    uint
+		prefix uint64
+	}
+	inodes := map[at]*ctINode[K, V]{}
 	var walk func(in *ctINode[K, V], lev uint, prefix uint64)
 	walk = func(in *ctINode[K, V], lev uint, prefix uint64) {
+		inodes[at{lev, prefix}] = in
 		m := in.main.Load()
 		if m.prev.Load() != nil {
 			t.Fatalf("level %d: pending GCAS proposal at rest", lev)
@@ -210,7 +217,21 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 			t.Fatalf("main node of kind %d at level %d", m.kind, lev)
 		}
 	}
-	walk(c.root.Load(), 0, 0)
+	root := c.root.Load()
+	walk(root, 0, 0)
+	// The cache may hold anything of an older generation, and tombs; any
+	// other INode it holds must be the one in the trie at its place.
+	if cc := c.cache.Load(); cc != nil {
+		for i := range cc.slots {
+			ci := cc.slots[i].Load()
+			if ci == nil || ci.gen != root.gen || ci.main.Load().kind == ctTNode {
+				continue
+			}
+			if in := inodes[at{cc.lev, uint64(i)}]; in != ci {
+				t.Fatalf("cache slot %#x (level %d) holds an INode of the current generation that is not in the trie there (the trie has %p)", i, cc.lev, in)
+			}
+		}
+	}
 	return got
 }
 
@@ -230,65 +251,70 @@ func TestCtrieStructure(t *testing.T) {
 		"const": func(int) uint64 { return 42 },
 	}
 	for name, hf := range hashers {
-		t.Run(name, func(t *testing.T) {
-			c := NewCtrie[int, int](WithHasher(hf))
-			model := map[int]int{}
-			seed := uint64(testSeed(t))
-			r := xorshift(seed | 1)
-			var snap *Ctrie[int, int]
-			var snapModel map[int]int
-			for i := range scale(4000) {
-				x := r.next()
-				k := int(x>>8) % 200
-				switch x % 8 {
-				case 0, 1, 2, 3:
-					c.Store(k, i)
-					model[k] = i
-				case 4, 5:
-					c.Delete(k)
-					delete(model, k)
-				case 6:
-					v, ok := c.Load(k)
-					if w, wok := model[k]; v != w || ok != wok {
-						t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
-					}
-				case 7:
-					if x>>40%16 == 0 {
-						snap, snapModel = c.Snapshot(), maps.Clone(model)
-					}
+		for _, lev := range []uint{0, 6, 12} {
+			t.Run(fmt.Sprintf("%s/cache=%d", name, lev), func(t *testing.T) {
+				c := NewCtrie[int, int](WithHasher(hf))
+				if lev > 0 {
+					c = newCachedCtrie[int, int](lev, WithHasher(hf))
 				}
-				if got := ctCheck(t, c); !maps.Equal(got, model) {
-					t.Fatalf("step %d: contents %v, want %v", i, got, model)
-				}
-				for k := range 200 {
-					v, ok := c.Load(k)
-					if w, wok := model[k]; v != w || ok != wok {
-						t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+				model := map[int]int{}
+				seed := uint64(testSeed(t))
+				r := xorshift(seed | 1)
+				var snap *Ctrie[int, int]
+				var snapModel map[int]int
+				for i := range scale(4000) {
+					x := r.next()
+					k := int(x>>8) % 200
+					switch x % 8 {
+					case 0, 1, 2, 3:
+						c.Store(k, i)
+						model[k] = i
+					case 4, 5:
+						c.Delete(k)
+						delete(model, k)
+					case 6:
+						v, ok := c.Load(k)
+						if w, wok := model[k]; v != w || ok != wok {
+							t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+						}
+					case 7:
+						if x>>40%16 == 0 {
+							snap, snapModel = c.Snapshot(), maps.Clone(model)
+						}
 					}
-				}
-				if snap != nil {
-					got := map[int]int{}
-					for k, v := range snap.All() {
-						got[k] = v
-					}
-					if !maps.Equal(got, snapModel) {
-						t.Fatalf("step %d: snapshot %v, want %v", i, got, snapModel)
+					if got := ctCheck(t, c); !maps.Equal(got, model) {
+						t.Fatalf("step %d: contents %v, want %v", i, got, model)
 					}
 					for k := range 200 {
-						v, ok := snap.Load(k)
-						if w, wok := snapModel[k]; v != w || ok != wok {
-							t.Fatalf("step %d: snapshot Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+						v, ok := c.Load(k)
+						if w, wok := model[k]; v != w || ok != wok {
+							t.Fatalf("step %d: Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+						}
+					}
+					if snap != nil {
+						got := map[int]int{}
+						for k, v := range snap.All() {
+							got[k] = v
+						}
+						if !maps.Equal(got, snapModel) {
+							t.Fatalf("step %d: snapshot %v, want %v", i, got, snapModel)
+						}
+						for k := range 200 {
+							v, ok := snap.Load(k)
+							if w, wok := snapModel[k]; v != w || ok != wok {
+								t.Fatalf("step %d: snapshot Load(%d) = %d,%v want %d,%v", i, k, v, ok, w, wok)
+							}
 						}
 					}
 				}
-			}
-			for k := range 200 {
-				c.Delete(k)
-			}
-			if got := ctCheck(t, c); len(got) != 0 || c.Len() != 0 {
-				t.Fatalf("not empty after deleting every key: %v", got)
-			}
-		})
+				for k := range 200 {
+					c.Delete(k)
+				}
+				if got := ctCheck(t, c); len(got) != 0 || c.Len() != 0 {
+					t.Fatalf("not empty after deleting every key: %v", got)
+				}
+			})
+		}
 	}
 }
 
@@ -323,6 +349,56 @@ func TestCtrieLoadDecidesPendingProposal(t *testing.T) {
 	}
 }
 
+// TestCtrieCacheAfterSnapshot: after a Snapshot, the INodes in the cache
+// belong to the snapshot's side too; a Load of the live map must not start
+// at them once a write has renewed the path.
+func TestCtrieCacheAfterSnapshot(t *testing.T) {
+	c := newCachedCtrie[int, int](ctBits, WithHasher(func(k int) uint64 { return uint64(k) }))
+	c.Store(0, 1)
+	c.Store(64, 1) // keys 0 and 64 share the root's slot 0: an INode at level 6
+	c.Load(0)      // caches it
+	if c.cache.Load().slots[0].Load() == nil {
+		t.Fatal("Load did not fill the cache")
+	}
+	s := c.Snapshot()
+	c.Store(0, 2)
+	if v, _ := c.Load(0); v != 2 {
+		t.Fatalf("live Load(0) = %d after Store(0, 2) following a Snapshot: it started at a cached INode of the old generation", v)
+	}
+	if v, _ := s.Load(0); v != 1 {
+		t.Fatalf("snapshot Load(0) = %d, want 1", v)
+	}
+	ctCheck(t, c)
+}
+
+// TestCtrieRenewKeepsCurrentGeneration: renewing a bitmap node copies its
+// children of older generations only. A child already of the current
+// generation may be in the cache; had it been replaced by a copy, the
+// cached one would be out of the trie but not a tomb, and Loads starting
+// there would miss later writes. The mixed node (one child of an older
+// generation, one of the current) is built by hand.
+func TestCtrieRenewKeepsCurrentGeneration(t *testing.T) {
+	c := newCachedCtrie[int, int](ctBits, WithHasher(func(k int) uint64 { return uint64(k) }))
+	for _, k := range []int{0, 64, 1, 65} { // root slots 0 and 1: two INodes at level 6
+		c.Store(k, 1)
+	}
+	root := c.root.Load()
+	rm := c.gcasRead(root)
+	flag, pos := ctFlagPos(0, 0, rm.bmp)
+	a := rm.branch(pos)
+	old := &ctINode[int, int]{gen: &ctGen{}} // slot 0's child, made older
+	old.main.Store(c.gcasRead(a))
+	root.main.Store(ctUpdatedAt(rm, pos, flag, unsafe.Pointer(old), false, root.gen))
+
+	c.Load(1) // caches slot 1's child, of the current generation
+	c.Load(0) // meets the older child: renews the root's node
+	c.Store(1, 2)
+	if v, _ := c.Load(1); v != 2 {
+		t.Fatalf("Load(1) = %d after Store(1, 2): renewing the root's node replaced its current-generation child, and the cache still points at the old one", v)
+	}
+	ctCheck(t, c)
+}
+
 // TestPlainAtomicLayout checks what bmAppend's plain stores rely on: the
 // value of an atomic.Uint64 or atomic.Pointer is the first (and only
 // non-zero-size) thing in it.
@@ -350,7 +426,7 @@ func TestOverwriteAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's instrumentation allocates")
 	}
-	want := map[string]float64{"Striped": 0, "Ctrie": 2}
+	want := map[string]float64{"Striped": 0, "Ctrie": 2, "CtrieCache": 2}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			m := v.newII()
@@ -414,6 +490,8 @@ func TestSmallIntKeys(t *testing.T) {
 				m = NewClickMap[int16, int]()
 			case "Ctrie":
 				m = NewCtrie[int16, int]()
+			case "CtrieCache":
+				m = newCachedCtrie[int16, int](ctBits)
 			case "SOList":
 				m = NewSOList[int16, int]()
 			case "Striped":
