@@ -1,0 +1,135 @@
+package lockfree
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v4"
+)
+
+// BenchmarkPaired measures BucketMap against xsync, the comparison the
+// issue sets a goal for (BucketMap at ≥ 0.9× xsync's throughput), in a way
+// that a noisy machine disturbs less than BenchmarkMaps: in one process,
+// cell by cell, in alternating rounds (each map first in every other round)
+// of the same operation mix on as many goroutines as GOMAXPROCS. BenchmarkMaps
+// measures each map once per cell, seconds apart from the next, and on a
+// small VM the same map in the same cell varies by up to 5× between such
+// runs; here both maps see the same machine state within milliseconds, and
+// the medians over rounds are compared.
+//
+// Metrics: bucket-ns/op and xsync-ns/op (median over rounds of wall time
+// per operation, as RunParallel's ns/op), and bucket/xsync, the throughput
+// ratio (xsync's ns/op over BucketMap's; the goal is ≥ 0.9). A warm cell
+// fills both maps once; a grow cell starts every round from empty maps.
+// Rounds: -benchtime Nx gives N rounds per map, e.g.
+//
+//	go test -run '^$' -bench Paired -benchtime 20x ./lockfree
+func BenchmarkPaired(b *testing.B) {
+	withoutHook(b)
+	sizes := []int{1_000, 100_000}
+	if *fullMatrix {
+		sizes = append(sizes, 1_000_000)
+	}
+	ints := make([]int, sizes[len(sizes)-1])
+	for i := range ints {
+		ints[i] = i
+	}
+	strs := stringKeys(len(ints))
+	for _, kt := range []string{"int", "string"} {
+		for _, mode := range []string{"warm", "grow"} {
+			for _, n := range sizes {
+				for _, reads := range []int{100, 90, 75, 50} {
+					if mode == "grow" && reads == 100 {
+						continue
+					}
+					name := fmt.Sprintf("type=%s/mode=%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads)
+					b.Run(name, func(b *testing.B) {
+						if kt == "int" {
+							pairedCell(b, [2]func() benchMap[int]{
+								func() benchMap[int] { return NewBucketMap[int, int]() },
+								func() benchMap[int] { return xsync.NewMap[int, int]() },
+							}, ints[:n], reads, mode == "grow")
+						} else {
+							pairedCell(b, [2]func() benchMap[string]{
+								func() benchMap[string] { return NewBucketMap[string, int]() },
+								func() benchMap[string] { return xsync.NewMap[string, int]() },
+							}, strs[:n], reads, mode == "grow")
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// pairedCell runs BenchmarkPaired's rounds for one cell; newMap[0] is
+// BucketMap, newMap[1] xsync.
+func pairedCell[K comparable](b *testing.B, newMap [2]func() benchMap[K], keys []K, reads int, grow bool) {
+	ops := 200_000
+	if grow {
+		ops = max(ops, 2*len(keys)) // enough for the map to fill up
+	}
+	var maps [2]benchMap[K]
+	fill := func(i int) {
+		maps[i] = newMap[i]()
+		if !grow {
+			for j, k := range keys {
+				maps[i].Store(k, j)
+			}
+		}
+	}
+	if !grow {
+		fill(0)
+		fill(1)
+	}
+	var ns [2][]float64
+	seed := uint64(0x9e3779b97f4a7c15)
+	for round := 0; b.Loop(); round++ {
+		for j := range 2 {
+			i := (round + j) % 2
+			if grow {
+				fill(i)
+			}
+			runtime.GC() // no garbage from the other map's round
+			seed += 0x9e3779b97f4a7c15
+			ns[i] = append(ns[i], timedRound(maps[i], keys, reads, grow, ops, seed))
+		}
+	}
+	bucket, x := median(ns[0]), median(ns[1])
+	b.ReportMetric(bucket, "bucket-ns/op")
+	b.ReportMetric(x, "xsync-ns/op")
+	b.ReportMetric(x/bucket, "bucket/xsync")
+}
+
+// timedRound runs ops operations of the mix on m, split over GOMAXPROCS
+// goroutines released together, and returns the wall time per operation.
+func timedRound[K comparable](m benchMap[K], keys []K, reads int, grow bool, ops int, seed uint64) float64 {
+	g := runtime.GOMAXPROCS(0)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := xorshift((seed + uint64(w)*0x2545f4914f6cdd1d) | 1)
+			<-start
+			for range ops / g {
+				mixOp(m, keys, reads, grow, r.next())
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(ops/g*g)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
