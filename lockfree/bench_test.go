@@ -194,18 +194,28 @@ func mixOp[K comparable](m benchMap[K], keys []K, reads int, grow bool, x uint64
 	return false, false
 }
 
-func BenchmarkMaps(b *testing.B) {
-	withoutHook(b)
+// benchCell is one cell of the matrix.
+type benchCell struct {
+	name   string // type=…/mode=…/keys=…/reads=…
+	str    bool   // string keys (else int)
+	keys   int    // key space
+	reads  int    // percent of Loads
+	grow   bool   // from empty (else prefilled)
+	number uint64 // 1, 2, …: seeds -lockfree.order
+}
+
+// matrix returns the cells (1M keys only with -lockfree.fullmatrix)
+// and the int and string keys they draw from.
+func matrix() (cells []benchCell, ints []int, strs []string) {
 	sizes := []int{1_000, 100_000}
 	if *fullMatrix {
 		sizes = append(sizes, 1_000_000)
 	}
-	ints := make([]int, sizes[len(sizes)-1])
+	ints = make([]int, sizes[len(sizes)-1])
 	for i := range ints {
 		ints[i] = i
 	}
-	strs := stringKeys(len(ints))
-	cell := uint64(0)
+	strs = stringKeys(len(ints))
 	for _, kt := range []string{"int", "string"} {
 		for _, mode := range []string{"warm", "grow"} {
 			for _, n := range sizes {
@@ -213,19 +223,30 @@ func BenchmarkMaps(b *testing.B) {
 					if mode == "grow" && reads == 100 {
 						continue // nothing would ever be stored
 					}
-					name := fmt.Sprintf("type=%s/mode=%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads)
-					cell++
-					for _, tgt := range orderedTargets(cell) {
-						b.Run(name+"/map="+tgt.name, func(b *testing.B) {
-							if kt == "int" {
-								benchOne(b, tgt.newI, ints[:n], reads, mode == "grow")
-							} else {
-								benchOne(b, tgt.newS, strs[:n], reads, mode == "grow")
-							}
-						})
-					}
+					cells = append(cells, benchCell{
+						name: fmt.Sprintf("type=%s/mode=%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads),
+						str:  kt == "string", keys: n, reads: reads, grow: mode == "grow",
+						number: uint64(len(cells) + 1),
+					})
 				}
 			}
+		}
+	}
+	return cells, ints, strs
+}
+
+func BenchmarkMaps(b *testing.B) {
+	withoutHook(b)
+	cells, ints, strs := matrix()
+	for _, c := range cells {
+		for _, tgt := range orderedTargets(c.number) {
+			b.Run(c.name+"/map="+tgt.name, func(b *testing.B) {
+				if c.str {
+					benchOne(b, tgt.newS, strs[:c.keys], c.reads, c.grow)
+				} else {
+					benchOne(b, tgt.newI, ints[:c.keys], c.reads, c.grow)
+				}
+			})
 		}
 	}
 }

@@ -269,17 +269,7 @@ func (m *BucketMap[K, V]) computeIn(t *bmTable[K, V], h uint64, key K, f func(ol
 	if op != UpdateOp {
 		return r, false
 	}
-	e := &bmEntry[K, V]{key, nv}
-	if free != nil {
-		free.slots[freeSlot].Store(e)
-		free.meta.Store(free.meta.Load() | tag<<(8*freeSlot))
-	} else {
-		nb := &bmBucket[K, V]{}
-		nb.slots[0].Store(e)
-		nb.meta.Store(tag)
-		last.next.Store(nb)
-		r.grow = true
-	}
+	r.grow = bmPlace(free, freeSlot, last, &bmEntry[K, V]{key, nv}, tag)
 	t.size.add(idx, 1)
 	r.cur, r.ok = nv, true
 	return r, false
@@ -405,6 +395,23 @@ func bmAppend[K comparable, V any](head *bmBucket[K, V], tag uint64, e *bmEntry[
 	}
 }
 
+// bmPlace inserts e, whose tag is tag, into the free slot a writer found
+// in its chain (free, slot), or when there is none into a new bucket
+// chained after last; it reports whether it chained one. The caller holds
+// the chain's lock.
+func bmPlace[K comparable, V any](free *bmBucket[K, V], slot int, last *bmBucket[K, V], e *bmEntry[K, V], tag uint64) (chained bool) {
+	if free != nil {
+		free.slots[slot].Store(e)
+		free.meta.Store(free.meta.Load() | tag<<(8*slot))
+		return false
+	}
+	nb := &bmBucket[K, V]{}
+	nb.slots[0].Store(e)
+	nb.meta.Store(tag)
+	last.next.Store(nb)
+	return true
+}
+
 // plainMeta and plainPtr give non-atomic access to the value inside an
 // atomic.Uint64 or atomic.Pointer, which is its only field of non-zero
 // size (TestPlainAtomicLayout checks that).
@@ -462,17 +469,7 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 		}
 		last = b
 	}
-	grow := false
-	if free != nil {
-		free.slots[freeSlot].Store(e)
-		free.meta.Store(free.meta.Load() | tag<<(8*freeSlot))
-	} else {
-		nb := &bmBucket[K, V]{}
-		nb.slots[0].Store(e)
-		nb.meta.Store(tag)
-		last.next.Store(nb)
-		grow = true
-	}
+	grow := bmPlace(free, freeSlot, last, e, tag)
 	t.size.add(idx, 1)
 	head.mu.Unlock()
 	if grow {

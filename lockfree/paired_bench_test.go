@@ -1,7 +1,6 @@
 package lockfree
 
 import (
-	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -30,39 +29,21 @@ import (
 //	go test -run '^$' -bench Paired -benchtime 20x ./lockfree
 func BenchmarkPaired(b *testing.B) {
 	withoutHook(b)
-	sizes := []int{1_000, 100_000}
-	if *fullMatrix {
-		sizes = append(sizes, 1_000_000)
-	}
-	ints := make([]int, sizes[len(sizes)-1])
-	for i := range ints {
-		ints[i] = i
-	}
-	strs := stringKeys(len(ints))
-	for _, kt := range []string{"int", "string"} {
-		for _, mode := range []string{"warm", "grow"} {
-			for _, n := range sizes {
-				for _, reads := range []int{100, 90, 75, 50} {
-					if mode == "grow" && reads == 100 {
-						continue
-					}
-					name := fmt.Sprintf("type=%s/mode=%s/keys=%s/reads=%d", kt, mode, sizeName(n), reads)
-					b.Run(name, func(b *testing.B) {
-						if kt == "int" {
-							pairedCell(b, [2]func() benchMap[int]{
-								func() benchMap[int] { return NewBucketMap[int, int]() },
-								func() benchMap[int] { return xsync.NewMap[int, int]() },
-							}, ints[:n], reads, mode == "grow")
-						} else {
-							pairedCell(b, [2]func() benchMap[string]{
-								func() benchMap[string] { return NewBucketMap[string, int]() },
-								func() benchMap[string] { return xsync.NewMap[string, int]() },
-							}, strs[:n], reads, mode == "grow")
-						}
-					})
-				}
+	cells, ints, strs := matrix()
+	for _, c := range cells {
+		b.Run(c.name, func(b *testing.B) {
+			if c.str {
+				pairedCell(b, [2]func() benchMap[string]{
+					func() benchMap[string] { return NewBucketMap[string, int]() },
+					func() benchMap[string] { return xsync.NewMap[string, int]() },
+				}, strs[:c.keys], c.reads, c.grow)
+			} else {
+				pairedCell(b, [2]func() benchMap[int]{
+					func() benchMap[int] { return NewBucketMap[int, int]() },
+					func() benchMap[int] { return xsync.NewMap[int, int]() },
+				}, ints[:c.keys], c.reads, c.grow)
 			}
-		}
+		})
 	}
 }
 
