@@ -66,8 +66,9 @@ type Ctrie[K comparable, V any] struct {
 	eq       func(a, b V) bool
 
 	cache atomic.Pointer[ctCache[K, V]]
-	// size counts entries approximately (Clear resets it while writers may
-	// run); it only sizes the cache. Len counts a snapshot instead.
+	// size counts a sample of the entries (see ctSample; Clear resets it
+	// while writers may run); it only sizes the cache. Len counts a
+	// snapshot instead.
 	size *counter
 	// cacheLevel, when not 0, fixes the cache's level (tests use it to run
 	// every check with a cache from the first operation).
@@ -107,8 +108,15 @@ const (
 	// pass 2 MB. It shrinks only when n drops below a quarter of that.
 	ctCacheMinK = 2 // level 12: 4096 slots, from 8K entries
 	ctCacheMaxK = 3 // level 18: 262144 slots (2 MB), from 512K entries
-	ctSizeEvery = 64
+	// Only the inserts and deletes of one key in ctSample (chosen by a
+	// mix of the hash, so any hash function that tells keys apart gives a
+	// fair sample) are counted: a shared counter touched by every write
+	// moves its cache line between cores on most writes.
+	ctSample = 64
 )
+
+// ctSampleSeed decorrelates the sample from the hash bits the trie uses.
+const ctSampleSeed = 0x9e3779b97f4a7c15
 
 func newCtCache[K comparable, V any](lev uint) *ctCache[K, V] {
 	return &ctCache[K, V]{lev: lev, mask: 1<<lev - 1, slots: make([]atomic.Pointer[ctINode[K, V]], 1<<lev)}
@@ -126,13 +134,18 @@ func ctCacheLevelFor(n int64) uint {
 	return uint(k * ctBits)
 }
 
-// noteSize adds d to the entry count and, every ctSizeEvery-th change on a
-// stripe, resizes the cache if the count calls for it.
+// noteSize counts an insert (d = 1) or a delete (d = -1) of the key with
+// hash h, if h is in the sample, and then resizes the cache if the
+// estimated entry count calls for it.
 func (c *Ctrie[K, V]) noteSize(h uint64, d int64) {
-	if !c.size.addAndTest(h, d, ctSizeEvery) || c.cacheLevel != 0 {
+	if mix64(h, ctSampleSeed)%ctSample != 0 {
 		return
 	}
-	n := c.size.sum()
+	c.size.add(h, d)
+	if c.cacheLevel != 0 {
+		return
+	}
+	n := c.size.sum() * ctSample
 	cur := c.cache.Load()
 	have := uint(0)
 	if cur != nil {

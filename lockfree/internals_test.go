@@ -371,6 +371,42 @@ func TestCtrieCacheAfterSnapshot(t *testing.T) {
 	ctCheck(t, c)
 }
 
+// TestCtrieCacheSizing: the cache appears at the level the estimated entry
+// count calls for, and goes away when the map empties.
+func TestCtrieCacheSizing(t *testing.T) {
+	for n, want := range map[int64]uint{0: 0, 8191: 0, 8192: 12, 524287: 12, 524288: 18, 1 << 40: 18} {
+		if got := ctCacheLevelFor(n); got != want {
+			t.Errorf("ctCacheLevelFor(%d) = %d, want %d", n, got, want)
+		}
+	}
+	c := NewCtrie[int, int]()
+	level := func() uint {
+		if cc := c.cache.Load(); cc != nil {
+			return cc.lev
+		}
+		return 0
+	}
+	const n = 20_000 // about 312 sampled keys: the estimate is within a few percent
+	for i := range n {
+		c.Store(i, i)
+	}
+	if l := level(); l != 12 {
+		t.Fatalf("cache level %d after %d inserts, want 12 (sampled count %d)", l, n, c.size.sum())
+	}
+	for i := range n {
+		c.Store(i, -i) // overwrites count nothing
+	}
+	if est := c.size.sum() * ctSample; est < n/2 || est > 2*n {
+		t.Fatalf("estimated %d entries after %d inserts and as many overwrites", est, n)
+	}
+	for i := range n {
+		c.Delete(i)
+	}
+	if l := level(); l != 0 || c.size.sum() != 0 {
+		t.Fatalf("cache level %d, sampled count %d after deleting everything", l, c.size.sum())
+	}
+}
+
 // TestCtrieRenewKeepsCurrentGeneration: renewing a bitmap node copies its
 // children of older generations only. A child already of the current
 // generation may be in the cache; had it been replaced by a copy, the

@@ -1,54 +1,63 @@
 package lockfree
 
 import (
+	"flag"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/puzpuzpuz/xsync/v4"
 )
 
-// BenchmarkPaired measures BucketMap against xsync, the comparison the
-// issue sets a goal for (BucketMap at ≥ 0.9× xsync's throughput), in a way
-// that a noisy machine disturbs less than BenchmarkMaps: in one process,
-// cell by cell, in alternating rounds (each map first in every other round)
-// of the same operation mix on as many goroutines as GOMAXPROCS. BenchmarkMaps
-// measures each map once per cell, seconds apart from the next, and on a
-// small VM the same map in the same cell varies by up to 5× between such
-// runs; here both maps see the same machine state within milliseconds, and
-// the medians over rounds are compared.
+// BenchmarkPaired measures two maps against each other, by default
+// BucketMap against xsync (the pair the issue sets a goal for: BucketMap at
+// ≥ 0.9× xsync's throughput; -lockfree.pair names another), in a way that
+// a noisy machine disturbs less than BenchmarkMaps: in one process, cell
+// by cell, in alternating rounds (each map first in every other round) of
+// the same operation mix on as many goroutines as GOMAXPROCS.
+// BenchmarkMaps measures each map once per cell, seconds apart from the
+// next, and on a small VM the same map in the same cell varies by up to 7×
+// between such runs; here both maps see the same machine state within
+// milliseconds, and the medians over rounds are compared.
 //
-// Metrics: bucket-ns/op and xsync-ns/op (median over rounds of wall time
-// per operation, as RunParallel's ns/op), and bucket/xsync, the throughput
-// ratio (xsync's ns/op over BucketMap's; the goal is ≥ 0.9). A warm cell
-// fills both maps once; a grow cell starts every round from empty maps.
-// Rounds: -benchtime Nx gives N rounds per map, e.g.
+// Metrics: a-ns/op and b-ns/op for the first and second map of the pair
+// (median over rounds of wall time per operation, as RunParallel's ns/op),
+// and a/b, the first map's throughput relative to the second's (b's ns/op
+// over a's). A warm cell fills both maps once; a grow cell starts every
+// round from empty maps. -benchtime Nx gives N rounds per map, e.g.
 //
 //	go test -run '^$' -bench Paired -benchtime 20x ./lockfree
+//	go test -run '^$' -bench Paired -benchtime 20x ./lockfree -lockfree.pair Ctrie,sync.Map
 func BenchmarkPaired(b *testing.B) {
 	withoutHook(b)
+	names := strings.Split(*benchPair, ",")
+	var pair [2]benchTarget
+	for i := range pair {
+		for _, t := range benchTargets() {
+			if len(names) == 2 && t.name == names[i] {
+				pair[i] = t
+			}
+		}
+		if pair[i].newI == nil {
+			b.Fatalf("-lockfree.pair %q: want two of the benchmarked maps, as in Bucket,xsync", *benchPair)
+		}
+	}
 	cells, ints, strs := matrix()
 	for _, c := range cells {
 		b.Run(c.name, func(b *testing.B) {
 			if c.str {
-				pairedCell(b, [2]func() benchMap[string]{
-					func() benchMap[string] { return NewBucketMap[string, int]() },
-					func() benchMap[string] { return xsync.NewMap[string, int]() },
-				}, strs[:c.keys], c.reads, c.grow)
+				pairedCell(b, [2]func() benchMap[string]{pair[0].newS, pair[1].newS}, strs[:c.keys], c.reads, c.grow)
 			} else {
-				pairedCell(b, [2]func() benchMap[int]{
-					func() benchMap[int] { return NewBucketMap[int, int]() },
-					func() benchMap[int] { return xsync.NewMap[int, int]() },
-				}, ints[:c.keys], c.reads, c.grow)
+				pairedCell(b, [2]func() benchMap[int]{pair[0].newI, pair[1].newI}, ints[:c.keys], c.reads, c.grow)
 			}
 		})
 	}
 }
 
-// pairedCell runs BenchmarkPaired's rounds for one cell; newMap[0] is
-// BucketMap, newMap[1] xsync.
+var benchPair = flag.String("lockfree.pair", "Bucket,xsync", "the two maps BenchmarkPaired compares, comma-separated")
+
+// pairedCell runs BenchmarkPaired's rounds for one cell.
 func pairedCell[K comparable](b *testing.B, newMap [2]func() benchMap[K], keys []K, reads int, grow bool) {
 	ops := 200_000
 	if grow {
@@ -80,10 +89,10 @@ func pairedCell[K comparable](b *testing.B, newMap [2]func() benchMap[K], keys [
 			ns[i] = append(ns[i], timedRound(maps[i], keys, reads, grow, ops, seed))
 		}
 	}
-	bucket, x := median(ns[0]), median(ns[1])
-	b.ReportMetric(bucket, "bucket-ns/op")
-	b.ReportMetric(x, "xsync-ns/op")
-	b.ReportMetric(x/bucket, "bucket/xsync")
+	a, o := median(ns[0]), median(ns[1])
+	b.ReportMetric(a, "a-ns/op")
+	b.ReportMetric(o, "b-ns/op")
+	b.ReportMetric(o/a, "a/b")
 }
 
 // timedRound runs ops operations of the mix on m, split over GOMAXPROCS

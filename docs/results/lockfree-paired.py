@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""Turns BenchmarkPaired output (BucketMap against xsync, alternating rounds
-in one process) into a markdown table and counts the cells that meet the
-issue's goal (BucketMap at >= 0.9x xsync's throughput).
+"""Turns BenchmarkPaired output (two maps in alternating rounds in one
+process; by default BucketMap against xsync) into a markdown table and
+counts the cells where the first map reaches a throughput ratio.
 
-    go test -run '^$' -bench Paired -benchtime 15x -lockfree.fullmatrix ./lockfree > run1.txt
+    go test -run '^$' -bench Paired -benchtime 15x ./lockfree -lockfree.fullmatrix > run1.txt
     python3 docs/results/lockfree-paired.py run1.txt [run2.txt ...]
+    python3 docs/results/lockfree-paired.py --pair Ctrie,sync.Map --goal 1.0 --reads 90 run1.txt
 
-Each benchmark line already carries medians over its rounds; with several
-files, the table shows the ratio of every run and the goal counts each run.
+--pair names the columns (the -lockfree.pair the runs used), --goal is the
+ratio to reach (0.9: the issue's goal for BucketMap against xsync), --reads
+keeps only cells with at least that read share. Each benchmark line already
+carries medians over its rounds; with several files, the table shows the
+ratio of every run and the goal counts each run.
 """
+import argparse
 import re
-import sys
 
 LINE = re.compile(r"^BenchmarkPaired/(\S+?)(?:-\d+)?\s")
 
 
-def read(path):
-    """Returns {cell: (bucket ns/op, xsync ns/op, ratio)} in file order."""
+def read(path, min_reads):
+    """Returns {cell: (first ns/op, second ns/op, ratio)} in file order."""
     runs = {}
     for line in open(path):
         m = LINE.match(line)
@@ -25,29 +29,42 @@ def read(path):
         f = line.split()
         metric = {f[i + 1]: float(f[i]) for i in range(2, len(f) - 1, 2)}
         cell = m.group(1).replace("type=", "").replace("mode=", "")
-        runs[cell] = (metric["bucket-ns/op"], metric["xsync-ns/op"], metric["bucket/xsync"])
+        if int(cell.rsplit("reads=", 1)[1]) < min_reads:
+            continue
+        if "a/b" in metric:
+            runs[cell] = (metric["a-ns/op"], metric["b-ns/op"], metric["a/b"])
+        else:  # files written before the pair became a flag
+            runs[cell] = (metric["bucket-ns/op"], metric["xsync-ns/op"], metric["bucket/xsync"])
     return runs
 
 
 def main():
-    runs = [read(p) for p in sys.argv[1:]]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pair", default="Bucket,xsync")
+    ap.add_argument("--goal", type=float, default=0.9)
+    ap.add_argument("--reads", type=int, default=0)
+    ap.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    a, b = args.pair.split(",")
+    runs = [read(p, args.reads) for p in args.files]
     cells = list(runs[0])
-    head = "| cell | Bucket ns/op | xsync ns/op | " + " | ".join(
-        f"Bucket vs xsync, run {i + 1}" for i in range(len(runs))) + " |"
+    head = f"| cell | {a} ns/op | {b} ns/op | " + " | ".join(
+        f"{a} vs {b}, run {i + 1}" for i in range(len(runs))) + " |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for c in cells:
-        b, x, _ = runs[0][c]
+        x, y, _ = runs[0][c]
         ratios = " | ".join(f"{r[c][2]:.2f}×" if c in r else "" for r in runs)
-        print(f"| {c} | {b:.1f} | {x:.1f} | {ratios} |")
+        print(f"| {c} | {x:.1f} | {y:.1f} | {ratios} |")
     print()
+    g = args.goal
     for i, r in enumerate(runs):
-        ok = sum(v[2] >= 0.9 for v in r.values())
+        ok = sum(v[2] >= g for v in r.values())
         low = min(r.items(), key=lambda kv: kv[1][2])
-        print(f"Run {i + 1}: BucketMap >= 0.9x xsync in {ok} of {len(r)} cells; lowest {low[1][2]:.2f}x ({low[0]}).")
-    both = [c for c in cells if all(c in r and r[c][2] >= 0.9 for r in runs)]
-    never = [c for c in cells if all(c in r and r[c][2] < 0.9 for r in runs)]
-    print(f"In every run: {len(both)} of {len(cells)} cells; below 0.9x in every run: "
+        print(f"Run {i + 1}: {a} >= {g}x {b} in {ok} of {len(r)} cells; lowest {low[1][2]:.2f}x ({low[0]}).")
+    both = [c for c in cells if all(c in r and r[c][2] >= g for r in runs)]
+    never = [c for c in cells if all(c in r and r[c][2] < g for r in runs)]
+    print(f"In every run: {len(both)} of {len(cells)} cells; below {g}x in every run: "
           + (", ".join(never) if never else "none") + ".")
 
 
