@@ -96,7 +96,7 @@ type Ctrie[K comparable, V any] struct {
 //     started at the old root.
 type ctCache[K comparable, V any] struct {
 	lev   uint
-	mask  uint64
+	mask  uint64 // 1<<lev - 1, kept so that Load does not recompute it
 	slots []atomic.Pointer[ctINode[K, V]]
 }
 
@@ -112,11 +112,9 @@ const (
 	// mix of the hash, so any hash function that tells keys apart gives a
 	// fair sample) are counted: a shared counter touched by every write
 	// moves its cache line between cores on most writes.
-	ctSample = 64
+	ctSample     = 64
+	ctSampleSeed = 0x9e3779b97f4a7c15 // decorrelates the sample from the hash bits the trie uses
 )
-
-// ctSampleSeed decorrelates the sample from the hash bits the trie uses.
-const ctSampleSeed = 0x9e3779b97f4a7c15
 
 func newCtCache[K comparable, V any](lev uint) *ctCache[K, V] {
 	return &ctCache[K, V]{lev: lev, mask: 1<<lev - 1, slots: make([]atomic.Pointer[ctINode[K, V]], 1<<lev)}
