@@ -170,7 +170,7 @@ func (m *BucketMap[K, V]) Load(key K) (value V, ok bool) {
 	tag := bmTag(h)
 	for b := &t.buckets[h&t.mask]; b != nil; b = b.next.Load() {
 		for w := bmMatch(b.meta.Load(), tag); w != 0; w &= w - 1 {
-			if e := b.slots[bmSlot(w)].Load(); e != nil && e.key == key {
+			if e := b.slots[bmSlot(w)].Load(); e != nil && m.hasher.equal(&e.key, &key) {
 				return e.value, true
 			}
 		}
@@ -229,7 +229,7 @@ func (m *BucketMap[K, V]) computeIn(t *bmTable[K, V], h uint64, key K, f func(ol
 		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
 			i := bmSlot(w)
 			e := b.slots[i].Load()
-			if e.key != key {
+			if !m.hasher.equal(&e.key, &key) {
 				continue
 			}
 			r.old, r.loaded = e.value, true
@@ -456,7 +456,7 @@ func (m *BucketMap[K, V]) store(key K, value V) (old V, loaded bool) {
 		meta := b.meta.Load()
 		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
 			i := bmSlot(w)
-			if cur := b.slots[i].Load(); cur.key == key {
+			if cur := b.slots[i].Load(); m.hasher.equal(&cur.key, &key) {
 				b.slots[i].Store(e)
 				head.mu.Unlock()
 				return cur.value, true
@@ -507,7 +507,7 @@ func (m *BucketMap[K, V]) delete(key K) (old V, loaded bool) {
 		for w := bmMatch(meta, tag); w != 0; w &= w - 1 {
 			i := bmSlot(w)
 			e := b.slots[i].Load()
-			if e.key != key {
+			if !m.hasher.equal(&e.key, &key) {
 				continue
 			}
 			meta &^= 0xff << (8 * i)

@@ -156,7 +156,7 @@ func (m *ClickMap[K, V]) get(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint64)
 			if k == nil {
 				return value, false // never in this table, nor in a newer one
 			}
-			if k != m.deadKey && k.hash == h && k.k == key {
+			if k != m.deadKey && k.hash == h && m.hasher.equal(&k.k, &key) {
 				v := s.val.Load()
 				if v == nil || !v.prime {
 					if m.absent(v) {
@@ -228,7 +228,7 @@ func (m *ClickMap[K, V]) putIn(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint6
 			}
 			k = s.key.Load()
 		}
-		if k != m.deadKey && k.hash == h && k.k == key {
+		if k != m.deadKey && k.hash == h && m.hasher.equal(&k.k, &key) {
 			break
 		}
 		if probes++; probes >= t.probeLimit() || k == m.deadKey {

@@ -601,7 +601,7 @@ func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
 		}
 		p := m.arr[bits.OnesCount64(bmp&(flag-1))]
 		if m.leaves&flag != 0 {
-			if l := (*ctLeaf[K, V])(p); l.hash == h && l.key == key {
+			if l := (*ctLeaf[K, V])(p); l.hash == h && c.hasher.equal(&l.key, &key) {
 				return l.value, true
 			}
 			return value, false
@@ -635,7 +635,7 @@ restart:
 					return value, false
 				}
 				if m.leaves&flag != 0 {
-					if l := m.leaf(pos); l.hash == h && l.key == key {
+					if l := m.leaf(pos); l.hash == h && c.hasher.equal(&l.key, &key) {
 						return l.value, true
 					}
 					return value, false
@@ -649,7 +649,7 @@ restart:
 				}
 			case ctTNode:
 				if c.readOnly {
-					if l := m.leaf(0); l.hash == h && l.key == key {
+					if l := m.leaf(0); l.hash == h && c.hasher.equal(&l.key, &key) {
 						return l.value, true
 					}
 					return value, false
@@ -658,7 +658,7 @@ restart:
 				continue restart
 			case ctLNode:
 				for i := range m.arr {
-					if l := m.leaf(i); l.hash == h && l.key == key {
+					if l := m.leaf(i); l.hash == h && c.hasher.equal(&l.key, &key) {
 						return l.value, true
 					}
 				}
@@ -790,7 +790,7 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			continue
 		}
 		s := m.leaf(pos)
-		if s.hash != h || s.key != key {
+		if s.hash != h || !c.hasher.equal(&s.key, &key) {
 			nv, op := f(res.old, false)
 			if op != UpdateOp {
 				return res, true

@@ -16,6 +16,7 @@ import (
 type keyHasher[K comparable] struct {
 	fn     func(K) uint64 // WithHasher's function, or a mixer for small integers; nil otherwise
 	intKey bool           // K is an 8-byte integer: mix64 inline
+	strKey bool           // K's kind is string: equal compares data pointers first
 	seed   uint64         // for intKey
 	mseed  maphash.Seed   // for maphash.Comparable
 }
@@ -23,6 +24,7 @@ type keyHasher[K comparable] struct {
 func newKeyHasher[K comparable](c *config) keyHasher[K] {
 	var h keyHasher[K]
 	t := reflect.TypeFor[K]()
+	h.strKey = t.Kind() == reflect.String
 	switch {
 	case c.hasher != nil:
 		h.fn = injectedHasher[K](c)
@@ -47,6 +49,27 @@ func (h *keyHasher[K]) hash(key K) uint64 {
 		return maphash.Comparable(h.mseed, key)
 	}
 	return h.fn(key)
+}
+
+// equal reports whether the keys at a and b are equal. String keys are
+// compared by length and then by data pointer before their bytes, as the
+// runtime's own string-keyed maps do: a lookup with the very string a key
+// was stored with (common when keys come from one place) then makes no
+// call to memequal. The call costs more than its few instructions in a
+// lookup loop: every value live across it is spilled and reloaded, on the
+// path that found the key too, and a longer path leaves the processor less
+// room to overlap one lookup's cache misses with the next one's.
+func (h *keyHasher[K]) equal(a, b *K) bool {
+	if h.strKey {
+		x, y := *(*string)(unsafe.Pointer(a)), *(*string)(unsafe.Pointer(b))
+		if len(x) != len(y) {
+			return false
+		}
+		if unsafe.StringData(x) == unsafe.StringData(y) {
+			return true
+		}
+	}
+	return *a == *b
 }
 
 // injectedHasher returns WithHasher's function, checked against K.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/bits"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -601,5 +602,54 @@ func TestSOListFirstValueInline(t *testing.T) {
 	}
 	if _, ok := l.Load(7); ok {
 		t.Fatal("Load found a deleted key")
+	}
+}
+
+// TestStringKeysSharingBytes checks the key comparison's shortcut for
+// strings (equal when length and data pointer match): keys that are
+// prefixes of one another share their data pointer and must still be told
+// apart by length, and equal strings at different addresses, including
+// empty ones, must still match. With a constant hash every key lands in
+// one chain, so the comparison alone decides.
+func TestStringKeysSharingBytes(t *testing.T) {
+	for _, v := range variants {
+		for _, collide := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/collide=%v", v.name, collide), func(t *testing.T) {
+				var opts []Option
+				if collide {
+					opts = append(opts, WithHasher(func(string) uint64 { return 7 }))
+				}
+				m := v.newSI(opts...)
+				s := string([]byte("abcdefgh")) // one allocation; its prefixes share it
+				m.Store(s[:3], 3)
+				m.Store(s[:5], 5)
+				m.Store(s, 8)
+				m.Store("", 0)
+				for _, c := range []struct {
+					key  string
+					want int
+					ok   bool
+				}{
+					{s[:3], 3, true},
+					{s[:4], 0, false}, // same data pointer as two stored keys, other length
+					{strings.Clone(s[:5]), 5, true},
+					{"abc", 3, true},
+					{s[1:4], 0, false}, // same length as "abc", other bytes
+					{s[2:2], 0, true},  // empty, data pointer inside s
+					{s, 8, true},
+				} {
+					if got, ok := m.Load(c.key); got != c.want || ok != c.ok {
+						t.Errorf("Load(%q) = %d, %v; want %d, %v", c.key, got, ok, c.want, c.ok)
+					}
+				}
+				if n := m.Len(); n != 4 {
+					t.Errorf("Len = %d, want 4", n)
+				}
+				m.Delete(s[:4]) // absent: must not delete s[:3] or s[:5]
+				if _, ok := m.Load("abcde"); !ok || m.Len() != 4 {
+					t.Errorf("Delete(%q) removed a key that shares its bytes", s[:4])
+				}
+			})
+		}
 	}
 }

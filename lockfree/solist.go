@@ -210,7 +210,7 @@ outer:
 			if n.so > so {
 				return b, n, false
 			}
-			if n.so == so && (dummy || n.key == key) {
+			if n.so == so && (dummy || l.hasher.equal(&n.key, &key)) {
 				return b, n, true
 			}
 			b, n = n, f
@@ -240,7 +240,7 @@ func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
 	so := soRegular(h)
 	// A lock-free read-only walk: deleted nodes are skipped, not unlinked.
 	for n := l.startFor(s, h).next.Load(); n != nil && n.so <= so; n = n.next.Load() {
-		if n.so == so && !n.marker && n.key == key {
+		if n.so == so && !n.marker && l.hasher.equal(&n.key, &key) {
 			if v := n.val.Load(); v != nil {
 				return v.v, true
 			}
