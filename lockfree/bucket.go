@@ -68,6 +68,9 @@ const (
 	bmLoadNum   = 3 // grow above 3/4 full
 	bmLoadDen   = 4
 	bmShrinkDiv = 16 // shrink below 1/16 full
+	// osPage is the smallest memory page of the platforms Go runs on
+	// (larger pages only make newBMTable write more often than needed).
+	osPage = 4096
 )
 
 type bmEntry[K comparable, V any] struct {
@@ -91,6 +94,7 @@ type bmTable[K comparable, V any] struct {
 	// no writer changes it, helpers copy it chunk by chunk, and whoever
 	// copies the last chunk publishes next and closes done.
 	next      atomic.Pointer[bmTable[K, V]]
+	resizer   atomic.Bool // taken by the one writer that allocates next
 	claimed   atomic.Int64
 	copied    atomic.Int64
 	done      chan struct{}
@@ -99,8 +103,19 @@ type bmTable[K comparable, V any] struct {
 
 func newBMTable[K comparable, V any](n int) *bmTable[K, V] {
 	stripes := min(n, 4*runtime.GOMAXPROCS(0))
+	bs := make([]bmBucket[K, V], n)
+	// A large table may come straight from the OS, which the allocator
+	// leaves unzeroed because it is zero already. Its copiers read each
+	// bucket before they write it, and on such memory the read maps the
+	// shared zero page and the write then takes a second fault for the
+	// page; one write per page first leaves one fault. (In a growing map
+	// on two goroutines the copy's first stores had taken a quarter of
+	// all the time.)
+	for i := 0; i < n; i += osPage / cacheLineSize { // a bucket is a cache line
+		*plainMeta(&bs[i]) = 0
+	}
 	return &bmTable[K, V]{
-		buckets: make([]bmBucket[K, V], n),
+		buckets: bs,
 		mask:    uint64(n - 1),
 		size:    newCounter(stripes),
 		done:    make(chan struct{}),
@@ -278,7 +293,7 @@ func (m *BucketMap[K, V]) computeIn(t *bmTable[K, V], h uint64, key K, f func(ol
 func (m *BucketMap[K, V]) maybeGrow(t *bmTable[K, V]) {
 	n := len(t.buckets)
 	if t.size.sum()*bmLoadDen >= int64(n*bmSlots*bmLoadNum) {
-		m.resize(t, n*2, false)
+		m.resize(t, n*2)
 	}
 }
 
@@ -292,17 +307,24 @@ func (m *BucketMap[K, V]) maybeShrink(t *bmTable[K, V]) {
 		return
 	}
 	if target := max(m.minLen, bmLenFor(2*size)); target < n {
-		m.resize(t, target, false)
+		m.resize(t, target)
 	}
 }
 
-// resize freezes t and moves its entries to a new table of n buckets (or,
-// for Clear, to an empty one), helping whatever resize already froze t.
-func (m *BucketMap[K, V]) resize(t *bmTable[K, V], n int, clearing bool) {
+// resize freezes t and moves its entries to a new table of n buckets,
+// helping whatever resize (or Clear) already froze t. Of the writers that
+// find t full at once, only one allocates the new table; the others
+// return, their own writes being done, and help when a later write finds
+// t frozen. (When each allocated one and all but one were dropped, a
+// growing map made up to a table's worth of extra garbage per resize, and
+// the collector ran during nearly every benchmark round.)
+func (m *BucketMap[K, V]) resize(t *bmTable[K, V], n int) {
 	if t.next.Load() == nil {
-		nt := newBMTable[K, V](n)
-		nt.fromClear = clearing
-		t.next.CompareAndSwap(nil, nt)
+		if !t.resizer.CompareAndSwap(false, true) {
+			return
+		}
+		// Clear may have frozen t meanwhile; then its table stays.
+		t.next.CompareAndSwap(nil, newBMTable[K, V](n))
 	}
 	m.helpResize(t)
 }

@@ -653,3 +653,31 @@ func TestStringKeysSharingBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketResizeOneAllocator checks that a writer that finds another
+// already allocating the next table neither allocates one too nor freezes
+// the table, and that the map goes on growing once that resize is done.
+func TestBucketResizeOneAllocator(t *testing.T) {
+	m := NewBucketMap[int, int]()
+	for i := range 100 {
+		m.Store(i, i)
+	}
+	tb := m.table.Load()
+	tb.resizer.Store(true) // as if another writer were allocating tb.next
+	m.resize(tb, 2*len(tb.buckets))
+	if tb.next.Load() != nil {
+		t.Fatal("a second writer allocated a new table for a table whose resize was already claimed")
+	}
+	tb.resizer.Store(false)
+	for i := range 10_000 {
+		m.Store(i, i)
+	}
+	if n := len(m.table.Load().buckets); n <= len(tb.buckets) {
+		t.Fatalf("table has %d buckets after 10000 inserts, want more than %d", n, len(tb.buckets))
+	}
+	for i := range 10_000 {
+		if v, ok := m.Load(i); !ok || v != i {
+			t.Fatalf("Load(%d) = %d, %v", i, v, ok)
+		}
+	}
+}
