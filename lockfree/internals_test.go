@@ -681,3 +681,46 @@ func TestBucketResizeOneAllocator(t *testing.T) {
 		}
 	}
 }
+
+// TestSOListLoadInsertsNoDummy checks that Load, which writes nothing,
+// finds keys whose bucket's dummy is not in the list yet (by starting at
+// an ancestor bucket's dummy) and leaves the dummy to the first write.
+func TestSOListLoadInsertsNoDummy(t *testing.T) {
+	l := NewSOList[int, int]()
+	for i := range 5000 {
+		l.Store(i, i)
+	}
+	s := l.state.Load()
+	n := s.buckets.Load()
+	// Double the bucket count without touching any bucket: the new half
+	// has no dummies, and the keys that now belong to it sit after their
+	// parent buckets' dummies.
+	s.buckets.Store(2 * n)
+	dummies := func() (c int) {
+		for b := range 2 * n {
+			if s.dummy(b) != nil {
+				c++
+			}
+		}
+		return c
+	}
+	before := dummies()
+	if before > int(n) {
+		t.Fatalf("%d dummies for %d buckets before the doubling", before, n)
+	}
+	for i := range 5000 {
+		if v, ok := l.Load(i); !ok || v != i {
+			t.Fatalf("Load(%d) = %d, %v after the bucket count doubled", i, v, ok)
+		}
+	}
+	if _, ok := l.Load(-1); ok {
+		t.Fatal("Load(-1) found an absent key")
+	}
+	if after := dummies(); after != before {
+		t.Fatalf("Loads inserted %d dummy nodes", after-before)
+	}
+	l.Store(5000, 5000) // a write initialises its bucket
+	if dummies() == before && s.dummy(l.hasher.hash(5000)&(2*n-1)) == nil {
+		t.Fatal("Store did not insert its bucket's dummy")
+	}
+}
