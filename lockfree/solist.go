@@ -145,7 +145,7 @@ func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soNode[K, V] {
 
 func (l *SOList[K, V]) initBucket(s *soState[K, V], b uint64) *soNode[K, V] {
 	cell := s.slot(b)
-	parent := l.bucket(s, soParent(b))
+	parent := l.bucket(s, b&^(1<<(bits.Len64(b)-1)))
 	so := soDummy(b)
 	d := &soNode[K, V]{so: so}
 	for {
@@ -164,49 +164,17 @@ func (l *SOList[K, V]) initBucket(s *soState[K, V], b uint64) *soNode[K, V] {
 }
 
 func (l *SOList[K, V]) startFor(s *soState[K, V], h uint64) *soNode[K, V] {
+	// The fast path, spelled out so that it inlines into Load: the bucket's
+	// dummy node exists.
 	b := h & (s.buckets.Load() - 1)
-	if d := s.dummy(b); d != nil {
-		return d
-	}
-	return l.bucket(s, b)
-}
-
-// readStart is startFor for Load, which writes nothing: while bucket b's
-// dummy is not in the list yet, it starts at the nearest ancestor's,
-// which precedes every node of b in split order, and leaves the insertion
-// of b's dummy to the first write there. (Load used to insert it: in a map
-// growing from empty on two goroutines with 90% reads, a fifth of Load's
-// time went to inserting dummies.)
-func (l *SOList[K, V]) readStart(s *soState[K, V], h uint64) *soNode[K, V] {
-	b := h & (s.buckets.Load() - 1)
-	if d := s.dummy(b); d != nil {
-		return d
-	}
-	return s.ancestorDummy(b)
-}
-
-// ancestorDummy returns the dummy of b's nearest ancestor bucket that has
-// one (bucket 0's, the head, always exists).
-func (s *soState[K, V]) ancestorDummy(b uint64) *soNode[K, V] {
-	for {
-		b = soParent(b)
-		if d := s.dummy(b); d != nil {
+	seg, idx := soSegIdx(b)
+	if p := s.dir[seg].Load(); p != nil {
+		if d := (*p)[idx].Load(); d != nil {
 			return d
 		}
 	}
+	return l.bucket(s, b)
 }
-
-// dummy returns bucket b's dummy node, or nil if it is not in the list yet.
-func (s *soState[K, V]) dummy(b uint64) *soNode[K, V] {
-	seg, idx := soSegIdx(b)
-	if p := s.dir[seg].Load(); p != nil {
-		return (*p)[idx].Load()
-	}
-	return nil
-}
-
-// soParent is the bucket that b splits from: b without its highest bit.
-func soParent(b uint64) uint64 { return b &^ (1 << (bits.Len64(b) - 1)) }
 
 // isDeleted reports whether n is an entry that has been deleted. Dummies
 // have a nil value box but are told apart by their even split-order key.
@@ -271,7 +239,7 @@ func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
 	s := l.state.Load()
 	so := soRegular(h)
 	// A lock-free read-only walk: deleted nodes are skipped, not unlinked.
-	for n := l.readStart(s, h).next.Load(); n != nil && n.so <= so; n = n.next.Load() {
+	for n := l.startFor(s, h).next.Load(); n != nil && n.so <= so; n = n.next.Load() {
 		if n.so == so && !n.marker && l.hasher.equal(&n.key, &key) {
 			if v := n.val.Load(); v != nil {
 				return v.v, true
