@@ -11,10 +11,12 @@ counts the cells where the first map reaches a throughput ratio.
 ratio to reach (0.9: the issue's goal for BucketMap against xsync), --reads
 keeps only cells with at least that read share. Each benchmark line already
 carries medians over its rounds; with several files, the table shows the
-ratio of every run and the goal counts each run.
+ratio of every run and the goal counts each run, and with three or more
+also the median of the runs' ratios per cell.
 """
 import argparse
 import re
+import statistics
 
 LINE = re.compile(r"^BenchmarkPaired/(\S+?)(?:-\d+)?\s")
 
@@ -66,6 +68,11 @@ def main():
     never = [c for c in cells if all(c in r and r[c][2] < g for r in runs)]
     print(f"In every run: {len(both)} of {len(cells)} cells; below {g}x in every run: "
           + (", ".join(never) if never else "none") + ".")
+    if len(runs) > 2:
+        med = {c: statistics.median(r[c][2] for r in runs if c in r) for c in cells}
+        low = [f"{c} ({m:.2f}x)" for c, m in med.items() if m < g]
+        print(f"Median of the runs: {sum(m >= g for m in med.values())} of {len(cells)} cells "
+              f"at >= {g}x; below: " + (", ".join(low) if low else "none") + ".")
 
 
 main()
