@@ -185,15 +185,15 @@ func (c *counter) sum() int64 {
 
 // addAndTest adds d and reports whether the stripe's new value is a
 // multiple of every: a cheap way to do something on about one add in every.
+func (c *counter) addAndTest(hint uint64, d, every int64) bool {
+	return c.cells[hint&c.mask].n.Add(d)%every == 0
+}
+
 // reset sets the count to 0; adds racing with it may or may not count.
 func (c *counter) reset() {
 	for i := range c.cells {
 		c.cells[i].n.Store(0)
 	}
-}
-
-func (c *counter) addAndTest(hint uint64, d, every int64) bool {
-	return c.cells[hint&c.mask].n.Add(d)%every == 0
 }
 
 // testHook, when set (only by tests, before any map is used), runs at
