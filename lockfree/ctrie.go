@@ -177,12 +177,27 @@ type ctINode[K comparable, V any] struct {
 	desc *ctDesc[K, V]
 }
 
+// ctDesc is an RDCSS in progress: replace the root old with nv if old's
+// main node is still expMain. Its outcome is decided once, by a CAS on
+// outcome, before any goroutine swings the root away from the descriptor;
+// so the goroutine that started it can read the outcome as soon as the
+// root has moved on, whoever moved it. (Deciding by the root CAS itself
+// and recording the result after it, as Prokopec's presentation does, let
+// the owner read "not committed" while a helper that had already swung
+// the root to nv was between its CAS and its store: the owner of a Clear
+// then cleared a second time, erasing writes that had seen the first.)
 type ctDesc[K comparable, V any] struct {
-	old       *ctINode[K, V]
-	expMain   *ctMain[K, V]
-	nv        *ctINode[K, V]
-	committed atomic.Bool
+	old     *ctINode[K, V]
+	expMain *ctMain[K, V]
+	nv      *ctINode[K, V]
+	outcome atomic.Uint32 // ctUndecided, then ctCommitted or ctAborted
 }
+
+const (
+	ctUndecided = iota
+	ctCommitted
+	ctAborted
+)
 
 type ctKind uint8
 
@@ -373,6 +388,16 @@ func (c *Ctrie[K, V]) readRoot(abort bool) *ctINode[K, V] {
 	return c.rdcssComplete(abort)
 }
 
+// rdcssComplete moves the root past any RDCSS descriptor in it and
+// returns the root then. An undecided descriptor is decided first: aborted
+// if abort is set (a GCAS commit needs the root's generation now and may
+// not wait for the RDCSS) or if old's main node is no longer expMain
+// (reading it decides any GCAS proposal pending there, which aborts the
+// RDCSS through this same path), and committed otherwise. A proposal made
+// after that read cannot commit before the decision: its GCAS must read
+// the root first, which means deciding the descriptor, and it loses to a
+// commit decided before it (then it finds the new root's generation and
+// rolls back).
 func (c *Ctrie[K, V]) rdcssComplete(abort bool) *ctINode[K, V] {
 	for {
 		r := c.root.Load()
@@ -380,33 +405,31 @@ func (c *Ctrie[K, V]) rdcssComplete(abort bool) *ctINode[K, V] {
 			return r
 		}
 		d := r.desc
-		if abort {
-			if c.root.CompareAndSwap(r, d.old) {
-				return d.old
+		if d.outcome.Load() == ctUndecided {
+			decision := uint32(ctAborted)
+			if !abort && c.gcasRead(d.old) == d.expMain {
+				decision = ctCommitted
 			}
-			continue
+			d.outcome.CompareAndSwap(ctUndecided, decision)
+			hook()
 		}
-		if c.gcasRead(d.old) == d.expMain {
-			if c.root.CompareAndSwap(r, d.nv) {
-				d.committed.Store(true)
-				return d.nv
-			}
-			continue
+		next := d.old
+		if d.outcome.Load() == ctCommitted {
+			next = d.nv
 		}
-		if c.root.CompareAndSwap(r, d.old) {
-			return d.old
-		}
+		c.root.CompareAndSwap(r, next)
 	}
 }
 
 // rdcssRoot replaces the root old with nv if old's main node is still
-// expMain.
+// expMain, and reports whether it did.
 func (c *Ctrie[K, V]) rdcssRoot(old *ctINode[K, V], expMain *ctMain[K, V], nv *ctINode[K, V]) bool {
 	d := &ctINode[K, V]{desc: &ctDesc[K, V]{old: old, expMain: expMain, nv: nv}}
 	if c.root.CompareAndSwap(old, d) {
 		hook()
 		c.rdcssComplete(false)
-		return d.desc.committed.Load()
+		// The root has moved past d, so d is decided.
+		return d.desc.outcome.Load() == ctCommitted
 	}
 	return false
 }
