@@ -5,7 +5,9 @@ import (
 	"maps"
 	"math/bits"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -97,6 +99,181 @@ func TestSOListGrows(t *testing.T) {
 	}
 	if n := l.state.Load().buckets.Load(); n < 2048 {
 		t.Fatalf("after 10K inserts: %d buckets", n)
+	}
+}
+
+func TestSOListCellLayout(t *testing.T) {
+	if s := unsafe.Sizeof(soCell{}); s != 32 {
+		t.Fatalf("directory cell is %d bytes, want 32 (four to a cache line)", s)
+	}
+	var e soEntry[int, int]
+	if unsafe.Pointer(&e) != unsafe.Pointer(&e.soLink) {
+		t.Fatal("an entry's soLink is not at its start")
+	}
+}
+
+// soCheck walks the whole list and checks its structure at quiescence:
+// split-order keys never decrease; every node with an even key is either
+// a marker (key 0) or the dummy inside its bucket's directory cell, linked
+// and marked soLinked; every cell marked soLinked is in the list once; no
+// deleted entry or marker is left (every writer that deleted has returned,
+// and each unlinks what it deleted). It returns the number of entries.
+func soCheck[K comparable, V any](t *testing.T, l *SOList[K, V]) int {
+	t.Helper()
+	s := l.state.Load()
+	inList := map[*soLink]bool{s.head: true}
+	entries := 0
+	prev := s.head.so
+	for n := s.head.next.Load(); n != nil; n = n.next.Load() {
+		if n.so < prev {
+			t.Fatalf("split-order key %#x after %#x", n.so, prev)
+		}
+		prev = n.so
+		switch {
+		case n.so == 0:
+			t.Fatal("a marker is left in the list")
+		case n.so&1 == 1:
+			if soEntryOf[K, V](n).val.Load() == nil {
+				t.Fatal("a deleted entry is left in the list")
+			}
+			entries++
+		default:
+			b := bits.Reverse64(n.so)
+			c := s.cell(b)
+			if n != &c.soLink {
+				t.Fatalf("the dummy of bucket %d is not its directory cell's", b)
+			}
+			if st := c.state.Load(); st != soLinked {
+				t.Fatalf("bucket %d's dummy is in the list in state %d", b, st)
+			}
+			if inList[n] {
+				t.Fatalf("bucket %d's dummy is in the list twice", b)
+			}
+			inList[n] = true
+		}
+	}
+	for seg := range s.dir {
+		p := s.dir[seg].Load()
+		if p == nil {
+			continue
+		}
+		for i := range *p {
+			c := &(*p)[i]
+			if c.state.Load() == soLinked && !inList[&c.soLink] {
+				t.Fatalf("segment %d cell %d is marked linked but not in the list", seg, i)
+			}
+		}
+	}
+	return entries
+}
+
+// TestSOListClaimedBucket: while one goroutine has claimed a bucket's
+// dummy node and not yet linked it (here: forever), every operation on
+// that bucket still completes, from the nearest linked ancestor, and no
+// one else links the node. Once the claim is released the next operation
+// links it in its place. A version that waited for the claimer, or that
+// started at the unlinked node, fails here.
+func TestSOListClaimedBucket(t *testing.T) {
+	// Bucket of key k: its hash's low bits. Pick keys of buckets 3 and 1.
+	l := NewSOList[int, int](WithPresize(4))
+	s := l.state.Load()
+	if nb := s.buckets.Load(); nb != 4 {
+		t.Fatalf("%d buckets, want 4", nb)
+	}
+	var in3, in1 []int
+	for k := 0; len(in3) < 20 || len(in1) < 20; k++ {
+		switch l.hasher.hash(k) & 3 {
+		case 3:
+			in3 = append(in3, k)
+		case 1:
+			in1 = append(in1, k)
+		}
+	}
+	stalled := s.cell(3)
+	stalled.state.Store(soClaimed)
+	within(t, 5*time.Second, "operations on a bucket claimed by a stalled goroutine", func() {
+		for i, k := range in3[:4] { // few enough that the list does not grow
+			l.Store(k, i)
+		}
+		for i, k := range in3[:4] {
+			if v, ok := l.Load(k); !ok || v != i {
+				t.Errorf("Load(%d) = %d, %v; want %d", k, v, ok, i)
+			}
+		}
+		l.Delete(in3[0])
+		if _, ok := l.Load(in3[0]); ok {
+			t.Errorf("Load(%d) found a deleted key", in3[0])
+		}
+	})
+	if stalled.next.Load() != nil || stalled.state.Load() != soClaimed {
+		t.Fatal("another goroutine linked a claimed dummy")
+	}
+	if l.state.Load().cell(1).state.Load() != soLinked {
+		t.Fatal("bucket 3's parent, bucket 1, was not linked on the way")
+	}
+	if n := soCheck(t, l); n != 3 {
+		t.Fatalf("%d entries in the list, want 3", n)
+	}
+	stalled.state.Store(soFree)
+	l.Store(in3[0], 100)
+	if stalled.state.Load() != soLinked {
+		t.Fatal("bucket 3's dummy was not linked after the claim was released")
+	}
+	for i, k := range in3[:4] {
+		want := i
+		if i == 0 {
+			want = 100
+		}
+		if v, ok := l.Load(k); !ok || v != want {
+			t.Fatalf("after linking: Load(%d) = %d, %v; want %d", k, v, ok, want)
+		}
+	}
+	if n := soCheck(t, l); n != 4 {
+		t.Fatalf("%d entries in the list, want 4", n)
+	}
+	// Many more keys: the table grows, every bucket gets its dummy.
+	for i, k := range append(in3, in1...) {
+		l.Store(k, i)
+	}
+	for k := range 5000 {
+		l.Store(-1-k, k)
+	}
+	if n := soCheck(t, l); n != 5000+len(in3)+len(in1) {
+		t.Fatalf("%d entries in the list, want %d", n, 5000+len(in3)+len(in1))
+	}
+}
+
+// TestSOListConcurrentStructure: goroutines filling an empty list at once
+// initialise its buckets concurrently (testHook yields between a claim and
+// its link, so others find buckets claimed); then each deletes half its
+// keys. At quiescence the list must be well formed (soCheck) and hold
+// exactly the other half.
+func TestSOListConcurrentStructure(t *testing.T) {
+	const workers, per = 4, 3000
+	for round := range 4 {
+		l := NewSOList[int, int]()
+		within(t, 30*time.Second, "concurrent fill", func() {
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := range per {
+						l.Store(w*per+i, i)
+					}
+					for i := 0; i < per; i += 2 {
+						l.Delete(w*per + i)
+					}
+				})
+			}
+			wg.Wait()
+		})
+		if n := soCheck(t, l); n != workers*per/2 {
+			t.Fatalf("round %d: %d entries in the list, want %d", round, n, workers*per/2)
+		}
+		for k := range workers * per {
+			if _, ok := l.Load(k); ok != (k%per%2 == 1) {
+				t.Fatalf("round %d: Load(%d) ok=%v", round, k, ok)
+			}
+		}
 	}
 }
 
@@ -575,14 +752,14 @@ func checkHasher[K comparable](t *testing.T, h keyHasher[K], key func(int) K, n 
 // overwrite moves it to a box of its own, and a delete clears it.
 func TestSOListFirstValueInline(t *testing.T) {
 	l := NewSOList[int, int]()
-	node := func(k int) *soNode[int, int] {
+	node := func(k int) *soEntry[int, int] {
 		s := l.state.Load()
 		h := l.hasher.hash(k)
-		_, n, found := l.search(l.startFor(s, h), soRegular(h), k, false)
+		_, n, found := l.search(l.startFor(s, h), soRegular(h), &k)
 		if !found {
 			t.Fatalf("key %d not in the list", k)
 		}
-		return n
+		return soEntryOf[int, int](n)
 	}
 	l.Store(7, 70)
 	n := node(7)

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // SOList is a split-ordered list (Shalev and Shavit, JACM 2006): every
@@ -22,12 +23,15 @@ import (
 // meets a deleted node helps unlink it.
 //
 // Progress: lock-free, including growth: operations never block, and a
-// failed CAS means another operation made progress.
+// failed CAS means another operation made progress. A bucket's dummy node
+// is linked by the one goroutine that claims it; while it does, the others
+// start from an ancestor bucket's dummy rather than wait.
 //
 // Resize: the bucket count doubles, by one CAS, when there are more
 // entries than buckets (a lookup then walks past about one other entry,
-// for a dummy node and a directory cell per bucket: ~56 bytes); buckets are initialised on first use by inserting
-// their dummy node (recursively initialising the parent bucket first). The
+// for a 32-byte directory cell per bucket, which holds the bucket's dummy
+// node); buckets are initialised on first use by linking their dummy node
+// into the list (recursively initialising the parent bucket first). The
 // directory never shrinks; Clear replaces the whole structure.
 //
 // Iteration: Range walks the list in hash order, skipping deleted nodes.
@@ -59,27 +63,60 @@ const (
 )
 
 type soState[K comparable, V any] struct {
-	head    *soNode[K, V] // dummy node of bucket 0
+	head    *soLink       // dummy node of bucket 0
 	buckets atomic.Uint64 // a power of two
-	dir     [soSegs]atomic.Pointer[[]atomic.Pointer[soNode[K, V]]]
+	dir     [soSegs]atomic.Pointer[[]soCell]
 	count   *counter
 }
 
-type soVal[V any] struct{ v V }
+// soLink is what every list node starts with: its split-order key and its
+// successor. Entries (odd keys) extend it to a soEntry; a bucket's dummy
+// node (even key) is the soLink inside its directory cell; a deletion
+// marker is a bare soLink with key 0, which no entry or other reachable
+// dummy has (bucket 0's dummy, the head, is no node's successor).
+type soLink struct {
+	so   uint64
+	next atomic.Pointer[soLink]
+}
 
-// soNode is a list node: an entry, a bucket's dummy, or a deletion marker.
+// soEntry is an entry's node.
 //
 // An entry's value box starts as first, inside the node: an insert makes
 // one allocation, and a Load of an entry never overwritten reads no second
 // object (at 1M keys that is a cache miss saved). An overwrite installs a
 // separate box; first then just stays unused.
-type soNode[K comparable, V any] struct {
-	so     uint64 // split-order key: reversed hash; odd for entries, even for dummies
-	key    K
-	val    atomic.Pointer[soVal[V]] // nil: deleted (entries only)
-	first  soVal[V]
-	next   atomic.Pointer[soNode[K, V]]
-	marker bool
+type soEntry[K comparable, V any] struct {
+	soLink
+	key   K
+	val   atomic.Pointer[soVal[V]] // nil: deleted
+	first soVal[V]
+}
+
+// soCell is a directory cell, and in it bucket b's dummy node. Keeping the
+// dummy in the directory saves a lookup the dependent read of a separate
+// dummy node (a cache miss in a large map). Because the node's place is
+// fixed, only one goroutine may link it into the list: it claims the cell
+// (soFree → soClaimed), links the node, and marks it soLinked. Until then
+// every other operation on the bucket starts from the nearest linked
+// ancestor bucket's dummy instead, which precedes it in the list, so no
+// one waits for the claimer.
+type soCell struct {
+	soLink
+	state atomic.Uint32
+	_     [32 - 20]byte // four cells to a cache line
+}
+
+const (
+	soFree    = iota // the cell's node is not in the list
+	soClaimed        // one goroutine is linking it
+	soLinked         // it is in the list
+)
+
+type soVal[V any] struct{ v V }
+
+// soEntryOf returns the entry whose node n is; n.so must be odd.
+func soEntryOf[K comparable, V any](n *soLink) *soEntry[K, V] {
+	return (*soEntry[K, V])(unsafe.Pointer(n))
 }
 
 func soRegular(h uint64) uint64 { return bits.Reverse64(h | 1<<63) }
@@ -99,14 +136,15 @@ func NewSOList[K comparable, V any](opts ...Option) *SOList[K, V] {
 
 func (l *SOList[K, V]) newState() *soState[K, V] {
 	s := &soState[K, V]{count: newCounter(4 * runtime.GOMAXPROCS(0))}
-	s.head = &soNode[K, V]{}
 	s.buckets.Store(l.init)
-	s.slot(0).Store(s.head)
+	c := s.cell(0)
+	c.state.Store(soLinked)
+	s.head = &c.soLink
 	return s
 }
 
-// slot returns bucket b's directory cell, allocating its segment if needed.
-func (s *soState[K, V]) slot(b uint64) *atomic.Pointer[soNode[K, V]] {
+// cell returns bucket b's directory cell, allocating its segment if needed.
+func (s *soState[K, V]) cell(b uint64) *soCell {
 	seg, idx := soSegIdx(b)
 	p := s.dir[seg].Load()
 	if p == nil {
@@ -122,72 +160,78 @@ func soSegIdx(b uint64) (seg int, idx uint64) {
 	return seg, b &^ (1 << seg >> 1)
 }
 
-func (s *soState[K, V]) newSegment(seg int) *[]atomic.Pointer[soNode[K, V]] {
+func (s *soState[K, V]) newSegment(seg int) *[]soCell {
 	size := 1
 	if seg > 0 {
 		size = 1 << (seg - 1)
 	}
-	ns := make([]atomic.Pointer[soNode[K, V]], size)
+	ns := make([]soCell, size)
 	if s.dir[seg].CompareAndSwap(nil, &ns) {
 		return &ns
 	}
 	return s.dir[seg].Load()
 }
 
-// bucket returns the dummy node of bucket b, inserting it (and its
-// ancestors) into the list on first use.
-func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soNode[K, V] {
-	if d := s.slot(b).Load(); d != nil {
-		return d
+// bucket returns the dummy node of bucket b if it is in the list, after
+// linking it if no other goroutine has claimed it; otherwise (another
+// goroutine is linking it) the nearest ancestor bucket's dummy that is.
+func (l *SOList[K, V]) bucket(s *soState[K, V], b uint64) *soLink {
+	c := s.cell(b)
+	if c.state.Load() == soLinked {
+		return &c.soLink
 	}
-	return l.initBucket(s, b)
+	return l.initBucket(s, b, c)
 }
 
-func (l *SOList[K, V]) initBucket(s *soState[K, V], b uint64) *soNode[K, V] {
-	cell := s.slot(b)
+func (l *SOList[K, V]) initBucket(s *soState[K, V], b uint64, c *soCell) *soLink {
 	parent := l.bucket(s, b&^(1<<(bits.Len64(b)-1)))
-	so := soDummy(b)
-	d := &soNode[K, V]{so: so}
-	for {
-		pred, n, found := l.search(parent, so, d.key, true)
-		if found {
-			d = n
-			break
+	if !c.state.CompareAndSwap(soFree, soClaimed) {
+		if c.state.Load() == soLinked {
+			return &c.soLink
 		}
-		d.next.Store(n)
-		if pred.next.CompareAndSwap(n, d) {
+		return parent // being linked: start before it
+	}
+	hook()
+	so := soDummy(b)
+	c.so = so // published by the CAS that links c
+	for {
+		// No other node has key so: only the claimer links this dummy.
+		pred, n, _ := l.search(parent, so, nil)
+		c.next.Store(n)
+		if pred.next.CompareAndSwap(n, &c.soLink) {
 			break
 		}
 	}
-	cell.CompareAndSwap(nil, d)
-	return d
+	c.state.Store(soLinked)
+	return &c.soLink
 }
 
-func (l *SOList[K, V]) startFor(s *soState[K, V], h uint64) *soNode[K, V] {
-	// The fast path, spelled out so that it inlines into Load: the bucket's
-	// dummy node exists.
+func (l *SOList[K, V]) startFor(s *soState[K, V], h uint64) *soLink {
+	// The fast path: the bucket's dummy node is in the list. (This does
+	// not inline, the call to bucket costs too much; spelling it out in
+	// Load measured no faster, even on 1K-key maps.)
 	b := h & (s.buckets.Load() - 1)
 	seg, idx := soSegIdx(b)
 	if p := s.dir[seg].Load(); p != nil {
-		if d := (*p)[idx].Load(); d != nil {
-			return d
+		if c := &(*p)[idx]; c.state.Load() == soLinked {
+			return &c.soLink
 		}
 	}
 	return l.bucket(s, b)
 }
 
 // isDeleted reports whether n is an entry that has been deleted. Dummies
-// have a nil value box but are told apart by their even split-order key.
-func isDeleted[K comparable, V any](n *soNode[K, V]) bool {
-	return n.so&1 == 1 && n.val.Load() == nil
+// and markers have even split-order keys.
+func isDeleted[K comparable, V any](n *soLink) bool {
+	return n.so&1 == 1 && soEntryOf[K, V](n).val.Load() == nil
 }
 
-// search looks for the node with split-order key so (and, for entries,
-// key) in the list after start, unlinking deleted nodes on the way. It
-// returns the node and true, or the live pair (pred, next) between which
-// such a node would be inserted: after the last node with a split-order
-// key <= so.
-func (l *SOList[K, V]) search(start *soNode[K, V], so uint64, key K, dummy bool) (pred, n *soNode[K, V], found bool) {
+// search looks for the entry with split-order key so and key *key (a
+// dummy's key so if key is nil) in the list after start, unlinking deleted
+// nodes on the way. It returns the node and true, or the live pair (pred,
+// next) between which such a node would be inserted: after the last node
+// with a split-order key <= so.
+func (l *SOList[K, V]) search(start *soLink, so uint64, key *K) (pred, n *soLink, found bool) {
 outer:
 	for {
 		b := start
@@ -200,17 +244,17 @@ outer:
 			if n != b.next.Load() {
 				continue outer // b's next changed under us
 			}
-			if n.marker || isDeleted(b) {
-				continue outer // b is being unlinked
+			if n.so == 0 || isDeleted[K, V](b) {
+				continue outer // n is a marker: b is being unlinked
 			}
-			if isDeleted(n) {
+			if isDeleted[K, V](n) {
 				l.helpDelete(b, n, f)
 				continue outer
 			}
 			if n.so > so {
 				return b, n, false
 			}
-			if n.so == so && (dummy || l.hasher.equal(&n.key, &key)) {
+			if n.so == so && (key == nil || l.hasher.equal(&soEntryOf[K, V](n).key, key)) {
 				return b, n, true
 			}
 			b, n = n, f
@@ -220,12 +264,12 @@ outer:
 
 // helpDelete advances the unlinking of the deleted node n (between b and
 // f): first a marker after n, then b's next past n and the marker.
-func (l *SOList[K, V]) helpDelete(b, n, f *soNode[K, V]) {
+func (l *SOList[K, V]) helpDelete(b, n, f *soLink) {
 	if f != n.next.Load() || n != b.next.Load() {
 		return
 	}
-	if f == nil || !f.marker {
-		m := &soNode[K, V]{marker: true}
+	if f == nil || f.so != 0 {
+		m := &soLink{}
 		m.next.Store(f)
 		n.next.CompareAndSwap(f, m)
 	} else {
@@ -239,10 +283,13 @@ func (l *SOList[K, V]) Load(key K) (value V, ok bool) {
 	s := l.state.Load()
 	so := soRegular(h)
 	// A lock-free read-only walk: deleted nodes are skipped, not unlinked.
+	// A node with key so is an entry (so is odd), not a marker.
 	for n := l.startFor(s, h).next.Load(); n != nil && n.so <= so; n = n.next.Load() {
-		if n.so == so && !n.marker && l.hasher.equal(&n.key, &key) {
-			if v := n.val.Load(); v != nil {
-				return v.v, true
+		if n.so == so {
+			if e := soEntryOf[K, V](n); l.hasher.equal(&e.key, &key) {
+				if v := e.val.Load(); v != nil {
+					return v.v, true
+				}
 			}
 		}
 	}
@@ -256,9 +303,10 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 	start := l.startFor(s, h)
 	for {
 		var res updResult[V]
-		pred, n, found := l.search(start, so, key, false)
+		pred, n, found := l.search(start, so, &key)
 		if found {
-			v := n.val.Load()
+			e := soEntryOf[K, V](n)
+			v := e.val.Load()
 			if v == nil {
 				continue
 			}
@@ -269,16 +317,16 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 				res.cur, res.ok = v.v, true
 				return res
 			case UpdateOp:
-				if n.val.CompareAndSwap(v, &soVal[V]{nv}) {
+				if e.val.CompareAndSwap(v, &soVal[V]{nv}) {
 					res.cur, res.ok = nv, true
 					return res
 				}
 			case DeleteOp:
 				hook()
-				if n.val.CompareAndSwap(v, nil) {
+				if e.val.CompareAndSwap(v, nil) {
 					s.count.add(h, -1)
 					hook()
-					l.search(start, so, key, false) // unlink it
+					l.search(start, so, &key) // unlink it
 					return res
 				}
 			}
@@ -289,12 +337,12 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 		if op != UpdateOp {
 			return res
 		}
-		x := &soNode[K, V]{so: so, key: key, first: soVal[V]{nv}}
+		x := &soEntry[K, V]{soLink: soLink{so: so}, key: key, first: soVal[V]{nv}}
 		// x is published by the CAS below: plain stores do until then.
 		*plainPtr(&x.val) = &x.first
 		*plainPtr(&x.next) = n
 		hook()
-		if pred.next.CompareAndSwap(n, x) {
+		if pred.next.CompareAndSwap(n, &x.soLink) {
 			if s.count.addAndTest(h, 1, soCheckEv) {
 				if nb := s.buckets.Load(); s.count.sum() > int64(nb*soLoad) && nb < 1<<62 {
 					s.buckets.CompareAndSwap(nb, nb*2)
@@ -313,20 +361,21 @@ func (l *SOList[K, V]) Range(f func(key K, value V) bool) {
 	var runSo uint64
 	var run []K // keys yielded with split-order key runSo
 	for n := s.head.next.Load(); n != nil; n = n.next.Load() {
-		if n.marker || n.so&1 == 0 {
-			continue
+		if n.so&1 == 0 {
+			continue // a dummy or a marker
 		}
-		v := n.val.Load()
+		e := soEntryOf[K, V](n)
+		v := e.val.Load()
 		if v == nil {
 			continue
 		}
 		if n.so != runSo {
 			runSo, run = n.so, run[:0]
-		} else if soContains(run, n.key) {
+		} else if soContains(run, e.key) {
 			continue // deleted and reinserted behind us
 		}
-		run = append(run, n.key)
-		if !f(n.key, v.v) {
+		run = append(run, e.key)
+		if !f(e.key, v.v) {
 			return
 		}
 	}
