@@ -39,7 +39,10 @@ import (
 //
 // Resize: none. The trie grows a level where two keys share a hash prefix
 // and contracts emptied nodes into their parents (tombs are cleaned by the
-// next operation that passes them).
+// next operation that passes them). A below-root node that fills to 48 of
+// its 64 slots turns dense: all 64 slots become branches at once, so that
+// the inserts that follow copy the small nodes below it instead of it (see
+// ctDensified).
 //
 // Cache: a large trie is deep (four levels at 1M keys), so Load keeps a
 // table of the INodes at one level (12 from 8K entries, 18 from 512K), the
@@ -221,16 +224,22 @@ const (
 //     node to roll back to.
 //
 // prev is GCAS's proposal state: nil when committed, the previous main node
-// while pending, or a ctFailed node. arr is the last field so that its first
-// slot follows the header directly.
+// while pending, or a ctFailed node. The slots are first[0:n], right after
+// the header; a pointer and a count rather than a slice keep the header at
+// 48 bytes, one size class below what a slice header made it, and that is
+// 16 bytes less to allocate on every write.
 type ctMain[K comparable, V any] struct {
 	prev   atomic.Pointer[ctMain[K, V]]
 	bmp    uint64
 	leaves uint64
 	gen    *ctGen
+	first  *unsafe.Pointer
+	n      uint32
 	kind   ctKind
-	arr    []unsafe.Pointer
 }
+
+// arr returns the slots.
+func (m *ctMain[K, V]) arr() []unsafe.Pointer { return unsafe.Slice(m.first, m.n) }
 
 // ctLeaf is an entry. It is immutable: an update installs a new one.
 type ctLeaf[K comparable, V any] struct {
@@ -239,8 +248,8 @@ type ctLeaf[K comparable, V any] struct {
 	value V
 }
 
-func (m *ctMain[K, V]) leaf(i int) *ctLeaf[K, V]    { return (*ctLeaf[K, V])(m.arr[i]) }
-func (m *ctMain[K, V]) branch(i int) *ctINode[K, V] { return (*ctINode[K, V])(m.arr[i]) }
+func (m *ctMain[K, V]) leaf(i int) *ctLeaf[K, V]    { return (*ctLeaf[K, V])(m.arr()[i]) }
+func (m *ctMain[K, V]) branch(i int) *ctINode[K, V] { return (*ctINode[K, V])(m.arr()[i]) }
 
 // ctAlloc allocates a main node and an array A of slots (A is
 // [N]unsafe.Pointer with N >= n) as one object, and points arr at the first
@@ -250,44 +259,67 @@ func ctAlloc[K comparable, V any, A any](n int) *ctMain[K, V] {
 		m ctMain[K, V]
 		a A
 	})
-	x.m.arr = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&x.a)), n)
+	x.m.first, x.m.n = (*unsafe.Pointer)(unsafe.Pointer(&x.a)), uint32(n)
 	return &x.m
 }
 
 // ctNewMain returns a zeroed main node with n slots, in one allocation when
 // n <= ctWidth (only a list can be longer: its slots are then a separate
-// allocation). The array sizes keep the waste under a third.
+// allocation). Each array size fills a size class of Go's allocator
+// exactly (48 + 8n bytes is a class, up to 512; 64 slots take 560 of 576),
+// so the slots a write copies are all it allocates.
 func ctNewMain[K comparable, V any](n int) *ctMain[K, V] {
 	type s = unsafe.Pointer
 	switch {
 	case n == 0:
 		return &ctMain[K, V]{}
-	case n == 1:
-		return ctAlloc[K, V, [1]s](n)
-	case n == 2:
+	case n <= 2:
 		return ctAlloc[K, V, [2]s](n)
-	case n == 3:
-		return ctAlloc[K, V, [3]s](n)
-	case n == 4:
+	case n <= 4:
 		return ctAlloc[K, V, [4]s](n)
 	case n <= 6:
 		return ctAlloc[K, V, [6]s](n)
 	case n <= 8:
 		return ctAlloc[K, V, [8]s](n)
+	case n <= 10:
+		return ctAlloc[K, V, [10]s](n)
 	case n <= 12:
 		return ctAlloc[K, V, [12]s](n)
+	case n <= 14:
+		return ctAlloc[K, V, [14]s](n)
 	case n <= 16:
 		return ctAlloc[K, V, [16]s](n)
+	case n <= 18:
+		return ctAlloc[K, V, [18]s](n)
+	case n <= 20:
+		return ctAlloc[K, V, [20]s](n)
+	case n <= 22:
+		return ctAlloc[K, V, [22]s](n)
 	case n <= 24:
 		return ctAlloc[K, V, [24]s](n)
-	case n <= 32:
-		return ctAlloc[K, V, [32]s](n)
-	case n <= 48:
-		return ctAlloc[K, V, [48]s](n)
+	case n <= 26:
+		return ctAlloc[K, V, [26]s](n)
+	case n <= 30:
+		return ctAlloc[K, V, [30]s](n)
+	case n <= 34:
+		return ctAlloc[K, V, [34]s](n)
+	case n <= 38:
+		return ctAlloc[K, V, [38]s](n)
+	case n <= 42:
+		return ctAlloc[K, V, [42]s](n)
+	case n <= 46:
+		return ctAlloc[K, V, [46]s](n)
+	case n <= 50:
+		return ctAlloc[K, V, [50]s](n)
+	case n <= 54:
+		return ctAlloc[K, V, [54]s](n)
+	case n <= 58:
+		return ctAlloc[K, V, [58]s](n)
 	case n <= 64:
 		return ctAlloc[K, V, [64]s](n)
 	}
-	return &ctMain[K, V]{arr: make([]unsafe.Pointer, n)}
+	a := make([]unsafe.Pointer, n)
+	return &ctMain[K, V]{first: &a[0], n: uint32(n)}
 }
 
 func ctNewCNode[K comparable, V any](n int, bmp, leaves uint64, g *ctGen) *ctMain[K, V] {
@@ -299,7 +331,7 @@ func ctNewCNode[K comparable, V any](n int, bmp, leaves uint64, g *ctGen) *ctMai
 func ctNewTomb[K comparable, V any](l *ctLeaf[K, V]) *ctMain[K, V] {
 	m := ctNewMain[K, V](1)
 	m.kind = ctTNode
-	m.arr[0] = unsafe.Pointer(l)
+	m.arr()[0] = unsafe.Pointer(l)
 	return m
 }
 
@@ -447,15 +479,15 @@ func (c *Ctrie[K, V]) copyToGen(in *ctINode[K, V], g *ctGen) *ctINode[K, V] {
 // the cache relies on an INode of the current generation never being
 // replaced by a copy (see ctCache).
 func (c *Ctrie[K, V]) renewed(cn *ctMain[K, V], g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves, g)
-	copy(n.arr, cn.arr)
+	n := ctNewCNode[K, V](len(cn.arr()), cn.bmp, cn.leaves, g)
+	copy(n.arr(), cn.arr())
 	bmp := cn.bmp
-	for i := range n.arr {
+	for i := range n.arr() {
 		bit := bmp & -bmp
 		bmp ^= bit
 		if cn.leaves&bit == 0 {
 			if in := cn.branch(i); in.gen != g {
-				n.arr[i] = unsafe.Pointer(c.copyToGen(in, g))
+				n.arr()[i] = unsafe.Pointer(c.copyToGen(in, g))
 			}
 		}
 	}
@@ -473,33 +505,33 @@ func ctBit(flag uint64, isLeaf bool) uint64 {
 // ctInserted returns cn with slot p (a leaf if isLeaf, else a branch) added
 // at bit flag, position pos.
 func ctInserted[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, p unsafe.Pointer, isLeaf bool, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr)+1, cn.bmp|flag, cn.leaves|ctBit(flag, isLeaf), g)
-	copy(n.arr, cn.arr[:pos])
-	n.arr[pos] = p
-	copy(n.arr[pos+1:], cn.arr[pos:])
+	n := ctNewCNode[K, V](len(cn.arr())+1, cn.bmp|flag, cn.leaves|ctBit(flag, isLeaf), g)
+	copy(n.arr(), cn.arr()[:pos])
+	n.arr()[pos] = p
+	copy(n.arr()[pos+1:], cn.arr()[pos:])
 	return n
 }
 
 // ctUpdatedAt returns cn with the slot at bit flag, position pos, replaced
 // by p (a leaf if isLeaf, else a branch).
 func ctUpdatedAt[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, p unsafe.Pointer, isLeaf bool, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves&^flag|ctBit(flag, isLeaf), g)
-	copy(n.arr, cn.arr)
-	n.arr[pos] = p
+	n := ctNewCNode[K, V](len(cn.arr()), cn.bmp, cn.leaves&^flag|ctBit(flag, isLeaf), g)
+	copy(n.arr(), cn.arr())
+	n.arr()[pos] = p
 	return n
 }
 
 func ctRemoved[K comparable, V any](cn *ctMain[K, V], pos int, flag uint64, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr)-1, cn.bmp&^flag, cn.leaves&^flag, g)
-	copy(n.arr, cn.arr[:pos])
-	copy(n.arr[pos:], cn.arr[pos+1:])
+	n := ctNewCNode[K, V](len(cn.arr())-1, cn.bmp&^flag, cn.leaves&^flag, g)
+	copy(n.arr(), cn.arr()[:pos])
+	copy(n.arr()[pos:], cn.arr()[pos+1:])
 	return n
 }
 
 // ctContracted entombs a below-root bitmap node left with a single key, so
 // that the parent can absorb it.
 func ctContracted[K comparable, V any](cn *ctMain[K, V], lev uint) *ctMain[K, V] {
-	if lev > 0 && len(cn.arr) == 1 && cn.leaves != 0 {
+	if lev > 0 && len(cn.arr()) == 1 && cn.leaves != 0 {
 		return ctNewTomb(cn.leaf(0))
 	}
 	return cn
@@ -507,20 +539,89 @@ func ctContracted[K comparable, V any](cn *ctMain[K, V], lev uint) *ctMain[K, V]
 
 // compressed replaces children whose main node is a tomb by the tomb's leaf.
 func (c *Ctrie[K, V]) compressed(cn *ctMain[K, V], lev uint, g *ctGen) *ctMain[K, V] {
-	n := ctNewCNode[K, V](len(cn.arr), cn.bmp, cn.leaves, g)
-	copy(n.arr, cn.arr)
+	n := ctNewCNode[K, V](len(cn.arr()), cn.bmp, cn.leaves, g)
+	copy(n.arr(), cn.arr())
 	bmp := cn.bmp
-	for i := range n.arr {
+	for i := range n.arr() {
 		bit := bmp & -bmp
 		bmp ^= bit
 		if cn.leaves&bit == 0 {
 			if m := c.gcasRead(cn.branch(i)); m.kind == ctTNode {
-				n.arr[i] = m.arr[0]
+				n.arr()[i] = m.arr()[0]
 				n.leaves |= bit
 			}
 		}
 	}
 	return ctContracted(n, lev)
+}
+
+// ctDenseAt is the number of slots from which a below-root bitmap node
+// turns dense (see ctDensified) when a key is added to it.
+const ctDenseAt = 48
+
+// ptrSize is the size of a slot.
+const ptrSize = int(unsafe.Sizeof(unsafe.Pointer(nil)))
+
+// ctDensified returns, for a key added to the bitmap node cn at level lev
+// (0 < lev <= 54), a copy of cn in which all 64 slots are branches, with
+// each leaf of cn and the new leaf l moved one level down (into a child of
+// one leaf, or of two where l shares the slot), and the empty slots
+// pointing at one shared empty child. l's slot in cn must be empty or
+// hold another key's leaf (the two ways an insert adds a key here). It returns nil, for an ordinary
+// insert, while cn has fewer than ctDenseAt slots.
+//
+// Why: every write copies the node it changes, and a node that is nearly
+// full copies 400 to 560 bytes. A trie growing through a level fills its
+// nodes there slot by slot and then turns each leaf into a branch, one
+// copy of the whole node per key; at 100K keys those copies were half of
+// all the bytes the Ctrie allocated (against 135 MB for sync.Map, 348 MB
+// over the same inserts). Once dense, the node is never copied again by
+// inserts and deletes below it, only by a Snapshot's lazy renewal. A Load
+// of a key that moved down reads one INode and one main node more; in a
+// node this full, most slots would soon become branches anyway.
+func ctDensified[K comparable, V any](cn *ctMain[K, V], lev uint, l *ctLeaf[K, V], g *ctGen) *ctMain[K, V] {
+	if len(cn.arr())+1 < ctDenseAt || lev == 0 || lev+ctBits >= ctMaxLv {
+		return nil
+	}
+	n := ctNewCNode[K, V](ctWidth, ^uint64(0), 0, g)
+	var empty *ctMain[K, V] // immutable, so the empty children can share it
+	li := (l.hash >> lev) & (ctWidth - 1)
+	pos := 0 // cn's next slot
+	for i := range uint64(ctWidth) {
+		bit := uint64(1) << i
+		var child *ctMain[K, V]
+		switch {
+		case cn.bmp&bit == 0 && i == li:
+			child = ctSingle(l, lev+ctBits, g)
+		case cn.bmp&bit == 0:
+			if empty == nil {
+				empty = ctNewCNode[K, V](0, 0, 0, g)
+			}
+			child = empty
+		case cn.leaves&bit == 0:
+			n.arr()[i] = cn.arr()[pos] // a branch already (cn is of generation g)
+			pos++
+			continue
+		case i == li:
+			child = ctDual(cn.leaf(pos), l, lev+ctBits, g)
+			pos++
+		default:
+			child = ctSingle(cn.leaf(pos), lev+ctBits, g)
+			pos++
+		}
+		in := &ctINode[K, V]{gen: g}
+		in.main.Store(child)
+		n.arr()[i] = unsafe.Pointer(in)
+	}
+	return n
+}
+
+// ctSingle returns the bitmap node, at level lev, of the one leaf s.
+func ctSingle[K comparable, V any](s *ctLeaf[K, V], lev uint, g *ctGen) *ctMain[K, V] {
+	flag := uint64(1) << ((s.hash >> lev) & (ctWidth - 1))
+	n := ctNewCNode[K, V](1, flag, flag, g)
+	n.arr()[0] = unsafe.Pointer(s)
+	return n
 }
 
 // ctDual returns the main node, at level lev, of the two leaves x and y
@@ -529,7 +630,7 @@ func ctDual[K comparable, V any](x, y *ctLeaf[K, V], lev uint, g *ctGen) *ctMain
 	if lev >= ctMaxLv {
 		n := ctNewMain[K, V](2)
 		n.kind = ctLNode
-		n.arr[0], n.arr[1] = unsafe.Pointer(x), unsafe.Pointer(y)
+		n.arr()[0], n.arr()[1] = unsafe.Pointer(x), unsafe.Pointer(y)
 		return n
 	}
 	xi, yi := (x.hash>>lev)&(ctWidth-1), (y.hash>>lev)&(ctWidth-1)
@@ -538,14 +639,14 @@ func ctDual[K comparable, V any](x, y *ctLeaf[K, V], lev uint, g *ctGen) *ctMain
 		sub := &ctINode[K, V]{gen: g}
 		sub.main.Store(ctDual(x, y, lev+ctBits, g))
 		n := ctNewCNode[K, V](1, bmp, 0, g)
-		n.arr[0] = unsafe.Pointer(sub)
+		n.arr()[0] = unsafe.Pointer(sub)
 		return n
 	}
 	n := ctNewCNode[K, V](2, bmp, bmp, g)
 	if xi < yi {
-		n.arr[0], n.arr[1] = unsafe.Pointer(x), unsafe.Pointer(y)
+		n.arr()[0], n.arr()[1] = unsafe.Pointer(x), unsafe.Pointer(y)
 	} else {
-		n.arr[0], n.arr[1] = unsafe.Pointer(y), unsafe.Pointer(x)
+		n.arr()[0], n.arr()[1] = unsafe.Pointer(y), unsafe.Pointer(x)
 	}
 	return n
 }
@@ -572,7 +673,7 @@ func (c *Ctrie[K, V]) cleanParent(p, i *ctINode[K, V], h uint64, lev uint, start
 		if m.kind != ctTNode {
 			return
 		}
-		ncn := ctUpdatedAt(pm, pos, flag, m.arr[0], true, i.gen)
+		ncn := ctUpdatedAt(pm, pos, flag, m.arr()[0], true, i.gen)
 		if c.gcas(p, pm, ctContracted(ncn, lev)) || c.readRoot(false).gen != startGen {
 			return
 		}
@@ -622,7 +723,9 @@ func (c *Ctrie[K, V]) Load(key K) (value V, ok bool) {
 		if bmp&flag == 0 {
 			return value, false
 		}
-		p := m.arr[bits.OnesCount64(bmp&(flag-1))]
+		// The slot, by address: it is in the node (bmp has a bit for
+		// each), so Load need not check its index against n.
+		p := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(m.first), bits.OnesCount64(bmp&(flag-1))*ptrSize))
 		if m.leaves&flag != 0 {
 			if l := (*ctLeaf[K, V])(p); l.hash == h && c.hasher.equal(&l.key, &key) {
 				return l.value, true
@@ -680,7 +783,7 @@ restart:
 				c.clean(parent, lev-ctBits)
 				continue restart
 			case ctLNode:
-				for i := range m.arr {
+				for i := range m.arr() {
 					if l := m.leaf(i); l.hash == h && c.hasher.equal(&l.key, &key) {
 						return l.value, true
 					}
@@ -717,7 +820,7 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 // main node to install, or nil when there is nothing to install.
 func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), res *updResult[V]) *ctMain[K, V] {
 	idx := -1
-	for i := range m.arr {
+	for i := range m.arr() {
 		if m.leaf(i).key == key {
 			idx = i
 			break
@@ -728,10 +831,10 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 		if op != UpdateOp {
 			return nil
 		}
-		nm := ctNewMain[K, V](len(m.arr) + 1)
+		nm := ctNewMain[K, V](len(m.arr()) + 1)
 		nm.kind = ctLNode
-		copy(nm.arr, m.arr)
-		nm.arr[len(m.arr)] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
+		copy(nm.arr(), m.arr())
+		nm.arr()[len(m.arr())] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
 		res.cur, res.ok = nv, true
 		return nm
 	}
@@ -743,21 +846,21 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 		res.cur, res.ok = old, true
 		return nil
 	case UpdateOp:
-		nm := ctNewMain[K, V](len(m.arr))
+		nm := ctNewMain[K, V](len(m.arr()))
 		nm.kind = ctLNode
-		copy(nm.arr, m.arr)
-		nm.arr[idx] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
+		copy(nm.arr(), m.arr())
+		nm.arr()[idx] = unsafe.Pointer(&ctLeaf[K, V]{hash: h, key: key, value: nv})
 		res.cur, res.ok = nv, true
 		return nm
 	}
 	// DeleteOp
-	if len(m.arr) == 2 {
+	if len(m.arr()) == 2 {
 		return ctNewTomb(m.leaf(1 - idx))
 	}
-	nm := ctNewMain[K, V](len(m.arr) - 1)
+	nm := ctNewMain[K, V](len(m.arr()) - 1)
 	nm.kind = ctLNode
-	copy(nm.arr, m.arr[:idx])
-	copy(nm.arr[idx:], m.arr[idx+1:])
+	copy(nm.arr(), m.arr()[:idx])
+	copy(nm.arr()[idx:], m.arr()[idx+1:])
 	return nm
 }
 
@@ -796,7 +899,11 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 				return res, true
 			}
 			l := &ctLeaf[K, V]{hash: h, key: key, value: nv}
-			if !c.gcas(in, m, ctInserted(cur, pos, flag, unsafe.Pointer(l), true, in.gen)) {
+			nm := ctDensified(cur, lev, l, in.gen)
+			if nm == nil {
+				nm = ctInserted(cur, pos, flag, unsafe.Pointer(l), true, in.gen)
+			}
+			if !c.gcas(in, m, nm) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
@@ -818,9 +925,14 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			if op != UpdateOp {
 				return res, true
 			}
-			sub := &ctINode[K, V]{gen: in.gen}
-			sub.main.Store(ctDual(s, &ctLeaf[K, V]{hash: h, key: key, value: nv}, lev+ctBits, in.gen))
-			if !c.gcas(in, m, ctUpdatedAt(cur, pos, flag, unsafe.Pointer(sub), false, in.gen)) {
+			l := &ctLeaf[K, V]{hash: h, key: key, value: nv}
+			nm := ctDensified(cur, lev, l, in.gen)
+			if nm == nil {
+				sub := &ctINode[K, V]{gen: in.gen}
+				sub.main.Store(ctDual(s, l, lev+ctBits, in.gen))
+				nm = ctUpdatedAt(cur, pos, flag, unsafe.Pointer(sub), false, in.gen)
+			}
+			if !c.gcas(in, m, nm) {
 				return updResult[V]{}, false
 			}
 			res.cur, res.ok = nv, true
@@ -897,7 +1009,7 @@ func (c *Ctrie[K, V]) walk(in *ctINode[K, V], f func(K, V) bool) bool {
 	// node's slots can be branches.
 	m := c.gcasRead(in)
 	bmp := m.bmp
-	for i := range m.arr {
+	for i := range m.arr() {
 		bit := bmp & -bmp
 		bmp ^= bit
 		if m.kind != ctCNode || m.leaves&bit != 0 {

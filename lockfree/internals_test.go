@@ -327,8 +327,8 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 		if m.prev.Load() != nil {
 			t.Fatalf("level %d: pending GCAS proposal at rest", lev)
 		}
-		if n := len(m.arr); n > 0 && n <= ctWidth {
-			if uintptr(unsafe.Pointer(&m.arr[0])) != uintptr(unsafe.Pointer(m))+unsafe.Sizeof(*m) {
+		if n := len(m.arr()); n > 0 && n <= ctWidth {
+			if uintptr(unsafe.Pointer(&m.arr()[0])) != uintptr(unsafe.Pointer(m))+unsafe.Sizeof(*m) {
 				t.Fatalf("level %d: slots not allocated with their header", lev)
 			}
 		}
@@ -353,17 +353,17 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 			if lev > 60 {
 				t.Fatalf("bitmap node at level %d", lev)
 			}
-			if bits.OnesCount64(m.bmp) != len(m.arr) {
-				t.Fatalf("level %d: bitmap %#x for %d slots", lev, m.bmp, len(m.arr))
+			if bits.OnesCount64(m.bmp) != len(m.arr()) {
+				t.Fatalf("level %d: bitmap %#x for %d slots", lev, m.bmp, len(m.arr()))
 			}
 			if m.leaves&^m.bmp != 0 {
 				t.Fatalf("level %d: leaf bits %#x outside the bitmap %#x", lev, m.leaves, m.bmp)
 			}
 			bmp := m.bmp
-			for i := range m.arr {
+			for i := range m.arr() {
 				idx := uint64(bits.TrailingZeros64(bmp))
 				bmp &= bmp - 1
-				if m.arr[i] == nil {
+				if m.arr()[i] == nil {
 					t.Fatalf("level %d: empty slot %d", lev, idx)
 				}
 				if m.leaves&(1<<idx) != 0 {
@@ -377,15 +377,15 @@ func ctCheck[K comparable, V any](t *testing.T, c *Ctrie[K, V]) map[K]V {
 				}
 			}
 		case ctTNode:
-			if lev == 0 || len(m.arr) != 1 || m.bmp != 0 || m.leaves != 0 {
+			if lev == 0 || len(m.arr()) != 1 || m.bmp != 0 || m.leaves != 0 {
 				t.Fatalf("bad tomb at level %d", lev)
 			}
 			leaf(m.leaf(0))
 		case ctLNode:
-			if lev < ctMaxLv || len(m.arr) < 2 {
-				t.Fatalf("list of %d at level %d", len(m.arr), lev)
+			if lev < ctMaxLv || len(m.arr()) < 2 {
+				t.Fatalf("list of %d at level %d", len(m.arr()), lev)
 			}
-			for i := range m.arr {
+			for i := range m.arr() {
 				if m.leaf(i).hash != m.leaf(0).hash {
 					t.Fatalf("list at level %d: bad entry", lev)
 				}
@@ -611,6 +611,83 @@ func TestCtrieRenewKeepsCurrentGeneration(t *testing.T) {
 		t.Fatalf("Load(1) = %d after Store(1, 2): renewing the root's node replaced its current-generation child, and the cache still points at the old one", v)
 	}
 	ctCheck(t, c)
+}
+
+// TestCtrieDensify: the insert that brings a below-root bitmap node to
+// ctDenseAt slots makes it dense (64 branches; its leaves and the new key
+// one level down), after which inserts and deletes below it leave it in
+// place, uncopied. Both ways of adding a key are checked: into an empty
+// slot, and into a slot held by another key's leaf.
+func TestCtrieDensify(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		t.Run(fmt.Sprintf("collide=%v", collide), func(t *testing.T) {
+			// Keys k < 64 go to root slot 0 and to slot k of the node at
+			// level 6; key 64+k goes to the same two slots as k and to
+			// slot 1 at level 12.
+			c := NewCtrie[int, int](WithHasher(func(k int) uint64 { return uint64(k) << ctBits }))
+			model := map[int]int{}
+			store := func(k int) {
+				c.Store(k, -k)
+				model[k] = -k
+			}
+			for k := range ctDenseAt - 1 {
+				store(k)
+			}
+			level6 := func() *ctMain[int, int] {
+				rm := c.gcasRead(c.root.Load())
+				return c.gcasRead(rm.branch(0))
+			}
+			if m := level6(); len(m.arr()) != ctDenseAt-1 || m.leaves != m.bmp {
+				t.Fatalf("before: %d slots, leaves %#x of %#x; want %d leaves", len(m.arr()), m.leaves, m.bmp, ctDenseAt-1)
+			}
+			last := ctDenseAt - 1 // the next empty slot
+			if collide {
+				last = 64 + 5 // slot 5, held by key 5's leaf
+			}
+			store(last)
+			dense := level6()
+			if dense.bmp != ^uint64(0) || dense.leaves != 0 || len(dense.arr()) != ctWidth {
+				t.Fatalf("after the insert that reaches %d slots: bitmap %#x, leaves %#x, %d slots; want 64 branches", ctDenseAt, dense.bmp, dense.leaves, len(dense.arr()))
+			}
+			if got := ctCheck(t, c); !maps.Equal(got, model) {
+				t.Fatalf("contents %v, want %v", got, model)
+			}
+			for k := range 200 {
+				v, ok := c.Load(k)
+				if w, wok := model[k]; v != w || ok != wok {
+					t.Fatalf("Load(%d) = %d,%v want %d,%v", k, v, ok, w, wok)
+				}
+			}
+			for _, k := range []int{63, 64 + 7, 128 + 7, 2} {
+				store(k)
+			}
+			c.Delete(2)
+			delete(model, 2)
+			if level6() != dense {
+				t.Fatal("a write below the dense node copied it")
+			}
+			if got := ctCheck(t, c); !maps.Equal(got, model) {
+				t.Fatalf("contents %v, want %v", got, model)
+			}
+		})
+	}
+}
+
+// TestCtrieMainLayout: a main node's header is 48 bytes (ctNewMain's array
+// sizes fill size classes with it) and its slots follow it.
+func TestCtrieMainLayout(t *testing.T) {
+	if s := unsafe.Sizeof(ctMain[int, int]{}); s != 48 {
+		t.Fatalf("main node header is %d bytes, want 48", s)
+	}
+	for n := 1; n <= 70; n++ {
+		m := ctNewMain[int, int](n)
+		if len(m.arr()) != n {
+			t.Fatalf("ctNewMain(%d): %d slots", n, len(m.arr()))
+		}
+		if n <= ctWidth && uintptr(unsafe.Pointer(&m.arr()[0])) != uintptr(unsafe.Pointer(m))+48 {
+			t.Fatalf("ctNewMain(%d): slots not right after the header", n)
+		}
+	}
 }
 
 // TestPlainAtomicLayout checks what bmAppend's plain stores rely on: the
