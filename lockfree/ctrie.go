@@ -42,7 +42,8 @@ import (
 // next operation that passes them). A below-root node that fills to 48 of
 // its 64 slots turns dense: all 64 slots become branches at once, so that
 // the inserts that follow copy the small nodes below it instead of it (see
-// ctDensified).
+// ctDensified). Children of a dense node that deletes empty stay in it,
+// as a hash table keeps its capacity.
 //
 // Cache: a large trie is deep (four levels at 1M keys), so Load keeps a
 // table of the INodes at one level (12 from 8K entries, 18 from 512K), the
@@ -567,18 +568,21 @@ const ptrSize = int(unsafe.Sizeof(unsafe.Pointer(nil)))
 // each leaf of cn and the new leaf l moved one level down (into a child of
 // one leaf, or of two where l shares the slot), and the empty slots
 // pointing at one shared empty child. l's slot in cn must be empty or
-// hold another key's leaf (the two ways an insert adds a key here). It returns nil, for an ordinary
-// insert, while cn has fewer than ctDenseAt slots.
+// hold another key's leaf (the two ways an insert adds a key here). It
+// returns nil, for an ordinary insert, while cn and the new key fill fewer
+// than ctDenseAt slots.
 //
-// Why: every write copies the node it changes, and a node that is nearly
-// full copies 400 to 560 bytes. A trie growing through a level fills its
-// nodes there slot by slot and then turns each leaf into a branch, one
-// copy of the whole node per key; at 100K keys those copies were half of
-// all the bytes the Ctrie allocated (against 135 MB for sync.Map, 348 MB
-// over the same inserts). Once dense, the node is never copied again by
-// inserts and deletes below it, only by a Snapshot's lazy renewal. A Load
-// of a key that moved down reads one INode and one main node more; in a
-// node this full, most slots would soon become branches anyway.
+// Why: every write copies the node it changes, and a nearly full node is
+// 400 to 560 bytes. A trie growing through a level fills its nodes there
+// slot by slot and then turns their leaves into branches one at a time,
+// a copy of the whole node per key: growing to 18K keys, those copies were
+// over half of the 348 MB the Ctrie allocated where sync.Map allocated
+// 135 MB. Inserts below a dense node copy only the nodes there. (A delete
+// that leaves a child with one key still folds it back into the node, a
+// copy, as in any Ctrie; a later insert there makes the node dense
+// again.) A Load of a key that moved down reads one INode and one main
+// node more; in a node this full, most slots would soon be branches
+// anyway.
 func ctDensified[K comparable, V any](cn *ctMain[K, V], lev uint, l *ctLeaf[K, V], g *ctGen) *ctMain[K, V] {
 	if len(cn.arr())+1 < ctDenseAt || lev == 0 || lev+ctBits >= ctMaxLv {
 		return nil

@@ -11,8 +11,9 @@ counts the cells where the first map reaches a throughput ratio.
 ratio to reach (0.9: the issue's goal for BucketMap against xsync), --reads
 keeps only cells with at least that read share. Each benchmark line already
 carries medians over its rounds; with several files, the table shows the
-ratio of every run and the goal counts each run, and with three or more
-also the median of the runs' ratios per cell.
+ratio of every run (the ns/op columns are the first run's) and the goal
+counts each run, and with three or more also the median of the runs'
+ratios per cell, and how many cells reach the goal by it.
 """
 import argparse
 import re
@@ -50,13 +51,18 @@ def main():
     a, b = args.pair.split(",")
     runs = [read(p, args.reads) for p in args.files]
     cells = list(runs[0])
-    head = f"| cell | {a} ns/op | {b} ns/op | " + " | ".join(
+    med = {c: statistics.median(r[c][2] for r in runs if c in r) for c in cells}
+    head = f"| cell | {a} ns/op, run 1 | {b} ns/op, run 1 | " + " | ".join(
         f"{a} vs {b}, run {i + 1}" for i in range(len(runs))) + " |"
+    if len(runs) > 2:
+        head += " median |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for c in cells:
         x, y, _ = runs[0][c]
         ratios = " | ".join(f"{r[c][2]:.2f}×" if c in r else "" for r in runs)
+        if len(runs) > 2:
+            ratios += f" | {med[c]:.2f}×"
         print(f"| {c} | {x:.1f} | {y:.1f} | {ratios} |")
     print()
     g = args.goal
@@ -69,10 +75,11 @@ def main():
     print(f"In every run: {len(both)} of {len(cells)} cells; below {g}x in every run: "
           + (", ".join(never) if never else "none") + ".")
     if len(runs) > 2:
-        med = {c: statistics.median(r[c][2] for r in runs if c in r) for c in cells}
         low = [f"{c} ({m:.2f}x)" for c, m in med.items() if m < g]
+        least = min(med.items(), key=lambda kv: kv[1])
         print(f"Median of the runs: {sum(m >= g for m in med.values())} of {len(cells)} cells "
-              f"at >= {g}x; below: " + (", ".join(low) if low else "none") + ".")
+              f"at >= {g}x; below: " + (", ".join(low) if low else "none")
+              + f"; lowest median {least[1]:.2f}x ({least[0]}).")
 
 
 main()
