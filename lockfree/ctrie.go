@@ -588,9 +588,10 @@ func ctDensified[K comparable, V any](cn *ctMain[K, V], lev uint, l *ctLeaf[K, V
 		return nil
 	}
 	n := ctNewCNode[K, V](ctWidth, ^uint64(0), 0, g)
+	slots, old := n.arr(), cn.arr()
 	var empty *ctMain[K, V] // immutable, so the empty children can share it
 	li := (l.hash >> lev) & (ctWidth - 1)
-	pos := 0 // cn's next slot
+	pos := 0 // old's next slot
 	for i := range uint64(ctWidth) {
 		bit := uint64(1) << i
 		var child *ctMain[K, V]
@@ -603,19 +604,19 @@ func ctDensified[K comparable, V any](cn *ctMain[K, V], lev uint, l *ctLeaf[K, V
 			}
 			child = empty
 		case cn.leaves&bit == 0:
-			n.arr()[i] = cn.arr()[pos] // a branch already (cn is of generation g)
+			slots[i] = old[pos] // a branch already (cn is of generation g)
 			pos++
 			continue
 		case i == li:
-			child = ctDual(cn.leaf(pos), l, lev+ctBits, g)
+			child = ctDual((*ctLeaf[K, V])(old[pos]), l, lev+ctBits, g)
 			pos++
 		default:
-			child = ctSingle(cn.leaf(pos), lev+ctBits, g)
+			child = ctSingle((*ctLeaf[K, V])(old[pos]), lev+ctBits, g)
 			pos++
 		}
 		in := &ctINode[K, V]{gen: g}
 		in.main.Store(child)
-		n.arr()[i] = unsafe.Pointer(in)
+		slots[i] = unsafe.Pointer(in)
 	}
 	return n
 }
