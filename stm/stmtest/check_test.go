@@ -1,25 +1,33 @@
 package stmtest
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// fakeTB records failures instead of failing, so that Check's own
-// failure path can be tested.
+// fakeTB records failures and logs instead of failing, so that Check's
+// own failure path can be tested.
 type fakeTB struct {
 	testing.TB
-	dir    string
-	errors []string
+	errors, logs []string
 }
 
-func (f *fakeTB) Helper()             {}
-func (f *fakeTB) ArtifactDir() string { return f.dir }
+func (f *fakeTB) Helper()           {}
+func (f *fakeTB) Name() string      { return "TestFake/sub case" }
+func (f *fakeTB) Error(args ...any) { f.errors = append(f.errors, fmt.Sprint(args...)) }
 func (f *fakeTB) Errorf(format string, args ...any) {
 	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+func (f *fakeTB) Logf(format string, args ...any) {
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
 
 func loadFixture(t *testing.T, name string) *History {
@@ -37,21 +45,35 @@ func loadFixture(t *testing.T, name string) *History {
 }
 
 // Check fails the test with the explanation and saves the history where
-// it says, in a form that reloads to the same verdict.
+// it says (here, under $STMTEST_ARTIFACTS), in a form that reloads to the
+// same verdict.
 func TestCheckFailsAndSavesHistory(t *testing.T) {
-	fake := &fakeTB{TB: t, dir: t.TempDir()}
+	base := filepath.Join(t.TempDir(), "not", "yet")
+	t.Setenv(ArtifactsEnv, base)
+	fake := &fakeTB{TB: t}
 	r := Check(fake, loadFixture(t, "g2.jsonl"))
-	if r.OK() || len(fake.errors) != 1 {
-		t.Fatalf("Check reported %v with errors %q", r, fake.errors)
+	if r.OK() || len(fake.errors) != 1 || len(fake.logs) != 1 {
+		t.Fatalf("Check reported %v with errors %q and logs %q", r, fake.errors, fake.logs)
 	}
-	msg := fake.errors[0]
-	if !strings.Contains(msg, "G2: ") || !strings.Contains(msg, "because") {
+	if msg := fake.errors[0]; !strings.Contains(msg, "G2: ") || !strings.Contains(msg, "because") {
 		t.Fatalf("no explanation in %q", msg)
 	}
-	_, path, ok := strings.Cut(msg, "history saved to ")
-	if !ok || filepath.Dir(path) != fake.dir {
-		t.Fatalf("no saved path in %q", msg)
+	_, path, ok := strings.Cut(fake.logs[0], "history saved to ")
+	path, _, _ = strings.Cut(path, " (")
+	if want := filepath.Join(base, "TestFake__sub_case"); !ok || filepath.Dir(path) != want {
+		t.Fatalf("saved path in %q, want a file in %s", fake.logs[0], want)
 	}
+	checkSavedHistory(t, path, G2)
+
+	clean := &fakeTB{TB: t}
+	if r := Check(clean, loadFixture(t, "clean.jsonl")); !r.OK() || len(clean.errors)+len(clean.logs) != 0 {
+		t.Fatalf("a clean history failed: %v %q %q", r, clean.errors, clean.logs)
+	}
+}
+
+// checkSavedHistory reloads a saved history and checks it shows class.
+func checkSavedHistory(t *testing.T, path string, class Class) {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +83,74 @@ func TestCheckFailsAndSavesHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again := CheckHistory(h); !again.Has(G2) {
-		t.Fatalf("the saved history checks as %v", again)
+	if again := CheckHistory(h); !again.Has(class) {
+		t.Fatalf("the saved history %s checks as %v, want %s", path, again, class)
 	}
+}
 
-	clean := &fakeTB{TB: t, dir: t.TempDir()}
-	if r := Check(clean, loadFixture(t, "clean.jsonl")); !r.OK() || len(clean.errors) != 0 {
-		t.Fatalf("a clean history failed: %v %q", r, clean.errors)
+// childEnv selects, in a re-executed test binary, the deliberately failing
+// check of TestChildFailingCheck.
+const childEnv = "STMTEST_FAILING_CHILD"
+
+// TestChildFailingCheck fails on purpose, and only in the child processes
+// that TestFailingCheckKeepsHistory starts.
+func TestChildFailingCheck(t *testing.T) {
+	if os.Getenv(childEnv) != "1" {
+		t.Skip("runs only as a child of TestFailingCheckKeepsHistory")
+	}
+	Check(t, loadFixture(t, "g-single.jsonl"))
+}
+
+// A failing Check in a real test binary prints the explanation and saves
+// the history in a file that is still there after the test binary has
+// exited, in each of the three places Check's documentation names.
+func TestFailingCheckKeepsHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts test binaries")
+	}
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   []string
+		under string // the saved file must be below this directory
+	}{
+		{"artifacts flag, missing outputdir", []string{"-test.artifacts", "-test.outputdir=" + filepath.Join(tmp, "a", "out")}, nil,
+			filepath.Join(tmp, "a", "out", "_artifacts")},
+		{"environment variable", nil, []string{ArtifactsEnv + "=" + filepath.Join(tmp, "b", "dir")}, filepath.Join(tmp, "b", "dir", "TestChildFailingCheck")},
+		{"neither: a kept temporary directory", nil, []string{"TMPDIR=" + filepath.Join(tmp, "c")}, filepath.Join(tmp, "c", "stmtest-artifacts", "TestChildFailingCheck")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.args) > 0 && flag.Lookup("test.artifacts") == nil {
+				t.Skip("this Go has no -test.artifacts")
+			}
+			if err := os.MkdirAll(filepath.Join(tmp, "c"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestChildFailingCheck$", "-test.count=1"}, tc.args...)...)
+			cmd.Env = append(os.Environ(), append([]string{childEnv + "=1"}, tc.env...)...)
+			cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool {
+				// The child must not inherit the parent's choice of directory.
+				return strings.HasPrefix(kv, ArtifactsEnv+"=") && !slices.Contains(tc.env, kv)
+			})
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the child did not fail: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "G-single: ") || !strings.Contains(string(out), "because") {
+				t.Errorf("no explanation in the child's output:\n%s", out)
+			}
+			m := regexp.MustCompile(`history saved to (\S+)`).FindSubmatch(out)
+			if m == nil {
+				t.Fatalf("no saved path in the child's output:\n%s", out)
+			}
+			path := string(m[1])
+			if rel, err := filepath.Rel(tc.under, path); err != nil || strings.HasPrefix(rel, "..") {
+				t.Errorf("history saved to %s, want it under %s", path, tc.under)
+			}
+			checkSavedHistory(t, path, GSingle)
+		})
 	}
 }
 
@@ -134,6 +217,24 @@ func TestGeneratedWorkloads(t *testing.T) {
 		w2, err := ParseWorkload(mustJSON(w))
 		if err != nil || w2.String() != w.String() {
 			t.Fatalf("JSON round trip: %v\n%s\n%s", err, w, w2)
+		}
+	}
+}
+
+func TestOutputDirToCreate(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-test.artifacts=true", "-test.outputdir=/x/out"}, "/x/out"},
+		{[]string{"-test.outputdir", "/x/out", "-test.artifacts"}, "/x/out"},
+		{[]string{"--test.artifacts=1", "--test.outputdir=rel"}, "rel"},
+		{[]string{"-test.outputdir=/x/out"}, ""},
+		{[]string{"-test.artifacts=false", "-test.outputdir=/x/out"}, ""},
+		{[]string{"-test.artifacts", "--", "-test.outputdir=/x/out"}, ""},
+	} {
+		if got := outputDirToCreate(tc.args); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
 		}
 	}
 }

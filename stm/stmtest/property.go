@@ -1,6 +1,7 @@
 package stmtest
 
 import (
+	"fmt"
 	"testing"
 
 	"gostm.dev/internal/testseed"
@@ -77,16 +78,13 @@ func RunProperty(t *testing.T, o PropertyOptions, cases int) {
 }
 
 // Replay runs one workload again, as printed by a failing property, and
-// fails t as Check does if the run shows an anomaly.
+// fails t as Check does (explanation first, then where the history was
+// saved) if the run shows an anomaly.
 func Replay(t testing.TB, w Workload) *RunResult {
 	t.Helper()
 	res := RunWorkload(w, RunOptions{})
 	if !res.Report.OK() {
-		path, err := saveHistory(t, res.History)
-		if err != nil {
-			path = "(not saved: " + err.Error() + ")"
-		}
-		t.Errorf("%s\nworkload: %s\nhistory saved to %s", res.Report, w, path)
+		fail(t, fmt.Sprintf("%s\nworkload: %s", res.Report, w), res.History)
 	}
 	return res
 }
