@@ -55,9 +55,16 @@ import (
 // linearizable (operations still working on the old table all overlap the
 // swap and order before it).
 //
-// Compute and LoadOrCompute may call f more than once when they race with
-// other writers (only the last call's result is installed), so f must be
-// free of side effects. A panic in f leaves the map unchanged.
+// Compute and LoadOrCompute call f without locks. With no other writer
+// they call it exactly once, resizes included: f's answer for an absent key
+// is carried into the new table when the insert starts or meets a resize,
+// and a present key's slot is copied to the newest table before f sees its
+// value. LoadOrCompute calls f at most once per call in any case. Compute
+// calls f again only when the value it was given is replaced before f's
+// result is installed: by another writer of the key, or by another
+// goroutine copying the key's slot to a new table. Only the last call's
+// result is installed; f should be free of side effects. A panic in f
+// leaves the map unchanged.
 //
 // Use NewClickMap; the zero value is not usable.
 type ClickMap[K comparable, V any] struct {
@@ -190,8 +197,11 @@ func (m *ClickMap[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)
 	if t.newkvs.Load() != nil {
 		m.helpCopy(r, t)
 	}
+	// f's answer for an absent key travels with the update from table to
+	// table, so that an insert which starts or meets a resize calls f once.
+	var absent absentAnswer[V]
 	for {
-		res, next := m.putIn(r, t, key, h, f)
+		res, next := m.putIn(r, t, key, h, f, &absent)
 		if next == nil {
 			return res
 		}
@@ -201,27 +211,18 @@ func (m *ClickMap[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)
 
 // putIn tries the update in table t; it returns the newer table to retry
 // in when t is being (or must be) resized.
-func (m *ClickMap[K, V]) putIn(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp)) (res updResult[V], next *nbTable[K, V]) {
+func (m *ClickMap[K, V]) putIn(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), absent *absentAnswer[V]) (res updResult[V], next *nbTable[K, V]) {
 	idx, probes := h&t.mask, 0
 	var s *nbSlot[K, V]
-	// f's answer for an absent key, kept so that an uncontended insert
-	// calls f once.
-	var (
-		absentNV   V
-		haveAbsent bool
-	)
 	for {
 		s = &t.slots[idx]
 		k := s.key.Load()
 		if k == nil {
 			// Not in this table nor a newer one. Claim the slot only to
 			// insert; a delete or a cancel is decided here.
-			var zero V
-			nv, op := f(zero, false)
-			if op != UpdateOp {
+			if _, op := absent.get(f); op != UpdateOp {
 				return res, nil
 			}
-			absentNV, haveAbsent = nv, true
 			if s.key.CompareAndSwap(nil, &nbKey[K]{key, h}) {
 				t.used.Add(1)
 				break
@@ -259,12 +260,11 @@ func (m *ClickMap[K, V]) putIn(r *nbRoot[K, V], t *nbTable[K, V], key K, h uint6
 		}
 		var nv V
 		var op ComputeOp
-		if v == nil && haveAbsent {
-			nv, op = absentNV, UpdateOp
+		if res.loaded {
+			nv, op = f(res.old, true)
 		} else {
-			nv, op = f(res.old, res.loaded)
+			nv, op = absent.get(f)
 		}
-		haveAbsent = false
 		hook()
 		var box *nbVal[V]
 		switch op {
@@ -540,13 +540,13 @@ func (m *ClickMap[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
 }
 
 // Compute applies f to the current value of key; see [Map] and the type
-// documentation (f may run more than once).
+// documentation (f may run again when another goroutine writes the key).
 func (m *ClickMap[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	return doCompute(m, key, f)
 }
 
 // LoadOrCompute returns the value of key if present; otherwise it stores
-// the result of f unless f cancels. See [Map]; f may run more than once.
+// the result of f unless f cancels. See [Map]; f runs at most once.
 func (m *ClickMap[K, V]) LoadOrCompute(key K, f func() (newValue V, cancel bool)) (actual V, loaded bool) {
 	return doLoadOrCompute(m, key, f)
 }

@@ -57,9 +57,13 @@ import (
 // counts a snapshot, so it is exact at one instant and costs O(n). Clear is
 // a linearizable root swap.
 //
-// Compute and LoadOrCompute may call f more than once when they race with
-// other writers (only the last call's result is installed), so f must be
-// free of side effects. A panic in f leaves the map unchanged.
+// Compute and LoadOrCompute call f without locks. LoadOrCompute calls f at
+// most once per call (its answer for the absent key is kept while the
+// insert retries), so with no other writer both call it exactly once.
+// Compute calls f again only when its GCAS fails after f saw a present
+// value: another write to a key in the same trie node, or a Snapshot or
+// Clear, came first. Only the last call's result is installed, so f should
+// be free of side effects. A panic in f leaves the map unchanged.
 //
 // Use NewCtrie; the zero value is not usable.
 type Ctrie[K comparable, V any] struct {
@@ -806,9 +810,10 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 		panic("lockfree: write to a read-only Ctrie snapshot")
 	}
 	h := c.hasher.hash(key)
+	var absent absentAnswer[V] // f runs once for an absent key, even when a GCAS fails
 	for {
 		r := c.readRoot(false)
-		if res, ok := c.updateFrom(r, key, h, f); ok {
+		if res, ok := c.updateFrom(r, key, h, f, &absent); ok {
 			if res.ok != res.loaded {
 				d := int64(1) // inserted
 				if res.loaded {
@@ -823,7 +828,7 @@ func (c *Ctrie[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) u
 
 // ctUpdatedList is updateFrom at a list node m: it calls f and returns the
 // main node to install, or nil when there is nothing to install.
-func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), res *updResult[V]) *ctMain[K, V] {
+func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), absent *absentAnswer[V], res *updResult[V]) *ctMain[K, V] {
 	idx := -1
 	for i := range m.arr() {
 		if m.leaf(i).key == key {
@@ -832,7 +837,7 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 		}
 	}
 	if idx < 0 {
-		nv, op := f(res.old, false)
+		nv, op := absent.get(f)
 		if op != UpdateOp {
 			return nil
 		}
@@ -869,7 +874,7 @@ func ctUpdatedList[K comparable, V any](m *ctMain[K, V], key K, h uint64, f func
 	return nm
 }
 
-func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp)) (res updResult[V], done bool) {
+func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old V, loaded bool) (V, ComputeOp), absent *absentAnswer[V]) (res updResult[V], done bool) {
 	startGen := in.gen
 	var parent *ctINode[K, V]
 	lev := uint(0)
@@ -880,7 +885,7 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			c.clean(parent, lev-ctBits)
 			return res, false
 		case ctLNode:
-			nm := ctUpdatedList(m, key, h, f, &res)
+			nm := ctUpdatedList(m, key, h, f, absent, &res)
 			if nm == nil {
 				return res, true
 			}
@@ -899,7 +904,7 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 			cur = c.renewed(m, in.gen)
 		}
 		if m.bmp&flag == 0 {
-			nv, op := f(res.old, false)
+			nv, op := absent.get(f)
 			if op != UpdateOp {
 				return res, true
 			}
@@ -926,7 +931,7 @@ func (c *Ctrie[K, V]) updateFrom(in *ctINode[K, V], key K, h uint64, f func(old 
 		}
 		s := m.leaf(pos)
 		if s.hash != h || !c.hasher.equal(&s.key, &key) {
-			nv, op := f(res.old, false)
+			nv, op := absent.get(f)
 			if op != UpdateOp {
 				return res, true
 			}
@@ -1107,13 +1112,13 @@ func (c *Ctrie[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
 }
 
 // Compute applies f to the current value of key; see [Map] and the type
-// documentation (f may run more than once).
+// documentation (f may run again when another goroutine writes nearby).
 func (c *Ctrie[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	return doCompute(c, key, f)
 }
 
 // LoadOrCompute returns the value of key if present; otherwise it stores
-// the result of f unless f cancels. See [Map]; f may run more than once.
+// the result of f unless f cancels. See [Map]; f runs at most once.
 func (c *Ctrie[K, V]) LoadOrCompute(key K, f func() (newValue V, cancel bool)) (actual V, loaded bool) {
 	return doLoadOrCompute(c, key, f)
 }

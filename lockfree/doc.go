@@ -52,9 +52,13 @@
 // Compute and LoadOrCompute run their function exactly once, under a lock,
 // in the lock-based maps (BucketMap, StripedMap): other writers to the same
 // bucket or shard wait meanwhile, and the function must not use the map. In
-// the lock-free maps the function runs without locks and may run again if
-// its result loses a race, so it must be free of side effects. In all of
-// them a panicking function leaves the map unchanged and usable.
+// the lock-free maps the function runs without locks. LoadOrCompute calls
+// it at most once per call in every map, and with no other goroutine
+// writing, Compute calls it exactly once, resizes included; a lock-free
+// Compute calls it again only when its result loses a race with another
+// goroutine (each type's documentation says which races), so it should be
+// free of side effects. In all of them a panicking function leaves the map
+// unchanged and usable.
 //
 // Hashing: integer keys use a multiply-mix with a random per-map seed
 // (inline for 8-byte integers); every other key, strings included, uses

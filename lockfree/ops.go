@@ -2,11 +2,12 @@ package lockfree
 
 // The variants (all but StripedMap) implement two primitives, Load and
 // update, and derive most of the rest of the Map API from them here. In
-// the lock-free variants update may call its function more than once (each
-// failed CAS retries it with the value then current; only the call whose
-// result was installed takes effect), so the closures below recompute
-// everything they report on every call. BucketMap's update calls it once,
-// under the bucket lock.
+// the lock-free variants update may call its function more than once for a
+// present key (a failed CAS retries it with the value then current; only
+// the call whose result was installed takes effect), so the closures below
+// recompute everything they report on every call; for an absent key it
+// calls it once (absentAnswer). BucketMap's update calls it once, under
+// the bucket lock.
 //
 // Store, Swap and LoadOrStore are not here: a closure passed to update
 // through these generic helpers escapes to the heap (the call goes through
@@ -36,6 +37,28 @@ func storeIfAbsent[V any](value V) func(old V, loaded bool) (V, ComputeOp) {
 		}
 		return value, UpdateOp
 	}
+}
+
+// absentAnswer holds f's answer for an absent key during one update, so
+// that f runs once for it however often the update must start again: after
+// a failed CAS, and in ClickMap when the insert starts or meets a resize
+// and moves to the next table. Reusing the answer is exact: f is a function
+// of (old, loaded), every call for an absent key is f(zero, false), and the
+// update takes effect at an instant when the key is absent.
+type absentAnswer[V any] struct {
+	nv   V
+	op   ComputeOp
+	have bool
+}
+
+// get returns f(zero, false), calling f the first time only.
+func (a *absentAnswer[V]) get(f func(old V, loaded bool) (V, ComputeOp)) (V, ComputeOp) {
+	if !a.have {
+		var zero V
+		a.nv, a.op = f(zero, false)
+		a.have = true
+	}
+	return a.nv, a.op
 }
 
 func doLoadAndDelete[K comparable, V any, M updater[K, V]](m M, key K) (V, bool) {

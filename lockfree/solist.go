@@ -43,9 +43,13 @@ import (
 // swaps in an empty list; it is linearizable (operations still working on
 // the old list all overlap the swap and order before it).
 //
-// Compute and LoadOrCompute may call f more than once when they race with
-// other writers (only the last call's result is installed), so f must be
-// free of side effects. A panic in f leaves the map unchanged.
+// Compute and LoadOrCompute call f without locks. LoadOrCompute calls f at
+// most once per call (its answer for the absent key is kept while the
+// insert retries), so with no other writer both call it exactly once.
+// Compute calls f again only when the value it was given is replaced by
+// another writer of the key before f's result is installed; only the last
+// call's result is installed, so f should be free of side effects. A panic
+// in f leaves the map unchanged.
 //
 // Use NewSOList; the zero value is not usable.
 type SOList[K comparable, V any] struct {
@@ -301,6 +305,7 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 	s := l.state.Load()
 	so := soRegular(h)
 	start := l.startFor(s, h)
+	var absent absentAnswer[V] // f runs once for an absent key, even when a CAS fails
 	for {
 		var res updResult[V]
 		pred, n, found := l.search(start, so, &key)
@@ -332,8 +337,7 @@ func (l *SOList[K, V]) update(key K, f func(old V, loaded bool) (V, ComputeOp)) 
 			}
 			continue
 		}
-		var zero V
-		nv, op := f(zero, false)
+		nv, op := absent.get(f)
 		if op != UpdateOp {
 			return res
 		}
@@ -441,13 +445,13 @@ func (l *SOList[K, V]) CompareAndDelete(key K, old V) (deleted bool) {
 }
 
 // Compute applies f to the current value of key; see [Map] and the type
-// documentation (f may run more than once).
+// documentation (f may run again when another goroutine writes the key).
 func (l *SOList[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	return doCompute(l, key, f)
 }
 
 // LoadOrCompute returns the value of key if present; otherwise it stores
-// the result of f unless f cancels. See [Map]; f may run more than once.
+// the result of f unless f cancels. See [Map]; f runs at most once.
 func (l *SOList[K, V]) LoadOrCompute(key K, f func() (newValue V, cancel bool)) (actual V, loaded bool) {
 	return doLoadOrCompute(l, key, f)
 }
