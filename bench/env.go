@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/klauspost/cpuid/v2"
 )
 
 // Env describes the machine and toolchain a result was measured on;
@@ -30,9 +32,22 @@ func CurrentEnv() Env {
 	}
 }
 
-// cpuModel reads the CPU's name where the OS tells it (Linux), as
-// go test -bench does for its "cpu:" line.
+// cpuModel names the CPU as go test -bench does on its "cpu:" line, so
+// that results from both can be compared: on x86 the processor's own
+// brand string (CPUID), which a virtual machine's /proc/cpuinfo may
+// contradict; elsewhere, or when that is empty, /proc/cpuinfo's model
+// name.
 func cpuModel() string {
+	if runtime.GOARCH == "amd64" || runtime.GOARCH == "386" {
+		if name := cpuid.CPU.BrandName; name != "" && name != "unknown" {
+			return name
+		}
+	}
+	return procCPUInfoModel()
+}
+
+// procCPUInfoModel reads the CPU's name where Linux tells it, or "".
+func procCPUInfoModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return ""
