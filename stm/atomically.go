@@ -2,6 +2,7 @@ package stm
 
 import (
 	"context"
+	"errors"
 	"runtime"
 
 	"gostm.dev/stm/internal/hook"
@@ -16,13 +17,19 @@ import (
 // engine's progress guarantee. Attempts that end in Retry do not count.
 const SerialAfter = 12
 
+// serialAfter is SerialAfter, lowered by tests that need an irrevocable run.
+var serialAfter = SerialAfter
+
 // Atomically runs fn as one atomic transaction and returns its error.
 //
 // If fn returns nil, its writes commit together, then its AfterCommit
 // hooks run. If fn returns an error, every write is discarded and that
 // error is returned unchanged. If fn panics, every write is discarded and
-// the panic propagates with its original value. If fn calls Retry, the
-// goroutine blocks until a Var fn read changes, then runs fn again.
+// the panic propagates with its original value (a nil one too, under
+// GODEBUG=panicnil=1); if it calls runtime.Goexit, every write is
+// discarded and the goroutine exits. If fn calls Retry or returns
+// ErrRetry, the goroutine blocks until a Var fn read changes, then runs fn
+// again.
 //
 // fn may run several times (after conflicts and Retry); only the last run
 // takes effect. It must not call Atomically itself: pass tx to helpers
@@ -70,6 +77,7 @@ const (
 	outFailed            // the body returned an error
 	outAborted           // a conflict: run again
 	outRetry             // the body called Retry: block, then run again
+	outNilPanic          // the body panicked with nil (GODEBUG=panicnil=1)
 )
 
 func atomically(ctx context.Context, fn func(tx *Tx) error) error {
@@ -80,6 +88,7 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 	if debug {
 		debugEnter(tx)
 	}
+	tx.reexecuted = false
 	aborts := 0
 	for {
 		tx.begin(aborts)
@@ -93,16 +102,18 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 				}
 				o.Commit(tx, tx.rv, wv)
 			}
-			tx.finish(true)
+			tx.finish()
 			return nil
 		case outFailed:
 			observeEnd(tx, "error")
-			tx.finish(false)
+			tx.release()
 			return err
 		case outAborted:
 			observeEnd(tx, "abort")
-			aborts++
-			stats.abort(cause)
+			if cause != causeReexec {
+				aborts++
+				stats.abort(cause)
+			}
 			tx.endAttempt()
 			tx.reset()
 		case outRetry:
@@ -118,6 +129,10 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 			}
 			tx.reset()
 			aborts = 0
+		case outNilPanic:
+			// attempt recovered a nil panic and let the Tx go (it cannot
+			// tell one from runtime.Goexit): pass the panic on as it came.
+			panic(nil) //nolint:govet // the body's own nil panic, under GODEBUG=panicnil=1
 		}
 	}
 }
@@ -130,8 +145,13 @@ func observeEnd(tx *Tx, how string) {
 
 // begin prepares an attempt: contention management, then a snapshot.
 func (tx *Tx) begin(aborts int) {
+	if aborts == 0 {
+		tx.rv = beginSnapshot()
+		tx.state = txRunning
+		return
+	}
 	switch {
-	case aborts >= SerialAfter:
+	case aborts >= serialAfter:
 		tx.rv = enterSerial()
 		tx.irrevocable = true
 		stats.irrevocable.Add(1)
@@ -154,8 +174,14 @@ func (tx *Tx) attempt(fn func(tx *Tx) error) (out outcome, cause abortCause, err
 		r := recover()
 		switch {
 		case r == nil:
-			// runtime.Goexit (t.FailNow, say): let it go on, leaving nothing held.
-			tx.release()
+			// runtime.Goexit (t.FailNow, say), or panic(nil) under
+			// GODEBUG=panicnil=1: recover cannot tell them apart. Let go of
+			// everything the transaction holds, but do not pool the Tx:
+			// after a Goexit nothing will, and after a nil panic atomically
+			// (reached only then) passes the panic on.
+			observeEnd(tx, "panic")
+			tx.letGo()
+			out = outNilPanic
 		case r == abortSignal && tx.state == txAborted:
 			out, cause = outAborted, tx.cause
 		case r == retrySignal && tx.state == txRetrying:
@@ -180,7 +206,17 @@ func (tx *Tx) attempt(fn func(tx *Tx) error) (out outcome, cause abortCause, err
 		return outRetry, 0, nil
 	}
 	if err != nil {
+		if errors.Is(err, ErrRetry) {
+			tx.state = txRetrying
+			return outRetry, 0, nil
+		}
 		return outFailed, 0, err
+	}
+	if debugReexec && !tx.reexecuted {
+		// GOSTMDEBUG=reexec: every body runs again before it commits, so
+		// that side effects it should not have show up twice in tests.
+		tx.reexecuted = true
+		return outAborted, causeReexec, nil
 	}
 	if ok, cause := tx.commit(); !ok {
 		return outAborted, cause, nil
@@ -205,24 +241,33 @@ func (tx *Tx) endAttempt() {
 	tx.state = txIdle
 }
 
-// finish ends a transaction that committed or failed: it releases the Tx,
-// then runs the hooks of a commit. The Tx is back in the pool before the
-// hooks run, so a hook may start transactions of its own.
-func (tx *Tx) finish(committed bool) {
-	if !committed || len(tx.hooks) == 0 {
+// finish ends a committed transaction: it lets go of serial mode, then
+// runs the hooks, then pools the Tx. The Tx is marked ended while the
+// hooks run, so a hook that uses it panics instead of writing into some
+// later transaction that got the Tx from the pool; a hook may start
+// transactions of its own. If a hook panics, the Tx is not pooled.
+func (tx *Tx) finish() {
+	if len(tx.hooks) == 0 {
 		tx.release()
 		return
 	}
-	hooks := tx.hooks
-	tx.hooks = nil
-	tx.release()
-	for _, f := range hooks {
+	tx.letGo()
+	tx.state = txIdle
+	for _, f := range tx.hooks {
 		f()
 	}
+	putTx(tx)
 }
 
 // release ends the transaction and returns the Tx to the pool.
 func (tx *Tx) release() {
+	tx.letGo()
+	putTx(tx)
+}
+
+// letGo gives up what the transaction holds besides its Tx: serial mode
+// and, in debug mode, the goroutine's mark of being inside a body.
+func (tx *Tx) letGo() {
 	if tx.irrevocable {
 		tx.irrevocable = false
 		leaveSerial()
@@ -230,7 +275,6 @@ func (tx *Tx) release() {
 	if debug {
 		debugExit(tx)
 	}
-	putTx(tx)
 }
 
 // backoff waits a random, exponentially growing time before attempt

@@ -7,9 +7,6 @@ import (
 	"unsafe"
 )
 
-// locked is the lock bit of a Var's meta word.
-const locked = 1
-
 // clock is the global version clock. Bit 0 is the serial flag, set while an
 // irrevocable transaction runs; the version is clock>>1. An update commit
 // takes its version with one Add(2), which also tells it, in the same
@@ -24,6 +21,18 @@ var clock struct {
 // serialMu is held by the one irrevocable transaction for as long as it
 // runs. Others wait for serial mode to end by locking and unlocking it.
 var serialMu sync.Mutex
+
+// serialHolder is the goroutine id of the irrevocable transaction, so that
+// a body that would wait for itself (a nested Atomically, a Store) is told
+// so instead of hanging the process. Reading an id costs a microsecond,
+// paid only on entering serial mode and by a transaction that has waited
+// for it a while.
+var serialHolder atomic.Int64
+
+// serialSelfWait is the panic of a body that would wait for itself.
+const serialSelfWait = "stm: Atomically, Eval or Store called inside a transaction body that runs irrevocably: " +
+	"it would wait forever for that same body to finish; pass the *Tx to the inner code so it joins the " +
+	"transaction, and use Set instead of Store"
 
 // beginSnapshot returns a read version for a new attempt, first waiting for
 // an irrevocable transaction to finish, since an update attempt started
@@ -41,10 +50,24 @@ func beginSnapshot() uint64 {
 // waitSerial blocks until the irrevocable transaction running now, if any,
 // has finished.
 func waitSerial() {
+	for range serialYields {
+		if serialMu.TryLock() {
+			serialMu.Unlock()
+			return
+		}
+		runtime.Gosched()
+	}
+	if serialHolder.Load() == goid() {
+		panic(serialSelfWait)
+	}
 	serialMu.Lock()
 	//lint:ignore SA2001 an empty critical section: we only wait for the holder to leave
 	serialMu.Unlock()
 }
+
+// serialYields is how often waitSerial yields, hoping serial mode ends,
+// before it pays for the goroutine id to rule out waiting for itself.
+const serialYields = 32
 
 // enterSerial makes the caller the irrevocable transaction and returns its
 // read version. From the moment the flag is set no other update can commit,
@@ -52,11 +75,13 @@ func waitSerial() {
 // returned, so nothing can invalidate the caller's reads.
 func enterSerial() uint64 {
 	serialMu.Lock()
+	serialHolder.Store(goid())
 	return clock.v.Or(1) >> 1
 }
 
 // leaveSerial ends serial mode.
 func leaveSerial() {
+	serialHolder.Store(0)
 	clock.v.And(^uint64(1))
 	serialMu.Unlock()
 }
@@ -70,9 +95,9 @@ func pause(spins int) {
 	}
 }
 
-// storeBox commits a single write of box to b: the one-Var transaction
-// behind Var.Store.
-func storeBox(b *varBase, box unsafe.Pointer) {
+// store commits a single write to b (box and bits as a write entry holds
+// them): the one-Var transaction behind Var.Store.
+func store(b *varBase, box unsafe.Pointer, bits uint64) {
 	debugCheckNotInBody("Store")
 	for spins := 0; ; spins++ {
 		m := b.meta.Load()
@@ -86,9 +111,11 @@ func storeBox(b *varBase, box unsafe.Pointer) {
 			waitSerial()
 			continue
 		}
-		atomic.StorePointer(&b.val, box)
-		b.meta.Store(c >> 1 << 1)
-		b.wake()
+		b.publish(box, bits)
+		b.meta.Store(c >> 1 << verShift)
+		if m&waitBit != 0 {
+			wake(b)
+		}
 		return
 	}
 }

@@ -40,14 +40,27 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	}
 	for i := range tx.writes {
 		w := &tx.writes[i]
-		atomic.StorePointer(&w.v.val, w.box)
-		w.v.meta.Store(wv << 1)
+		w.v.publish(w.box, w.bits)
+		w.v.meta.Store(wv << verShift)
 	}
 	for i := range tx.writes {
-		tx.writes[i].v.wake()
+		if w := &tx.writes[i]; w.old&waitBit != 0 {
+			wake(w.v)
+		}
 	}
 	tx.wv = wv
 	return true, 0
+}
+
+// publish writes a committed value back to b, whose lock the caller holds.
+func (b *varBase) publish(box unsafe.Pointer, bits uint64) {
+	if box == scalarMark {
+		b.bits.Store(bits)
+		if atomic.LoadPointer(&b.val) == scalarMark {
+			return // the common case: only a zero Var's first write sets the mark
+		}
+	}
+	atomic.StorePointer(&b.val, box)
 }
 
 // commitLockSpins bounds the wait for a Var locked by another commit.
@@ -86,7 +99,7 @@ func (tx *Tx) readsValidAtCommit() bool {
 	for i := range tx.reads {
 		r := &tx.reads[i]
 		m := r.v.meta.Load()
-		if m>>1 != r.ver {
+		if m>>verShift != r.ver {
 			return false
 		}
 		if m&locked != 0 && tx.findWrite(r.v) < 0 {
@@ -100,15 +113,22 @@ func (tx *Tx) readsValidAtCommit() bool {
 // protocol with write-back moved before locking and validation, so that a
 // commit that then aborts has exposed its writes. Tests only.
 func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
-	old := make([]unsafe.Pointer, len(tx.writes))
+	type word struct {
+		box  unsafe.Pointer
+		bits uint64
+	}
+	old := make([]word, len(tx.writes))
 	for i := range tx.writes {
 		w := &tx.writes[i]
-		old[i] = atomic.SwapPointer(&w.v.val, w.box)
+		old[i] = word{atomic.LoadPointer(&w.v.val), w.v.bits.Load()}
+		w.v.publish(w.box, w.bits)
 	}
 	runtime.Gosched() // hold the window open, so tests see the dirty values reliably
 	restore := func() {
 		for i := range tx.writes {
-			atomic.StorePointer(&tx.writes[i].v.val, old[i])
+			b := tx.writes[i].v
+			b.bits.Store(old[i].bits)
+			atomic.StorePointer(&b.val, old[i].box)
 		}
 	}
 	for i := range tx.writes {
@@ -126,10 +146,12 @@ func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
 	}
 	wv := c >> 1
 	for i := range tx.writes {
-		tx.writes[i].v.meta.Store(wv << 1)
+		tx.writes[i].v.meta.Store(wv << verShift)
 	}
 	for i := range tx.writes {
-		tx.writes[i].v.wake()
+		if w := &tx.writes[i]; w.old&waitBit != 0 {
+			wake(w.v)
+		}
 	}
 	tx.wv = wv
 	return true, 0

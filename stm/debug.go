@@ -3,6 +3,7 @@ package stm
 import (
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -21,11 +22,30 @@ import (
 // operation, so only GOSTMDEBUG=1 turns it on; under the race detector a
 // Tx shared with a goroutine running concurrently is reported as a data
 // race on its unsynchronised logs anyway.
+//
+// debugReexec (GOSTMDEBUG=reexec) runs every body once more before it
+// commits, so that a side effect a body should not have (a counter bumped,
+// a message sent) happens twice and shows up in tests. GOSTMDEBUG takes a
+// comma-separated list: GOSTMDEBUG=1,reexec turns on both.
 var (
-	debugEnv   = os.Getenv("GOSTMDEBUG") == "1"
+	debugEnv, debugReexec = parseDebug(os.Getenv("GOSTMDEBUG"))
+
 	debug      = raceEnabled || debugEnv
 	debugOwner = debugEnv
 )
+
+// parseDebug reads GOSTMDEBUG. Unknown words are ignored, as GODEBUG does.
+func parseDebug(s string) (checks, reexec bool) {
+	for _, w := range strings.Split(s, ",") {
+		switch strings.TrimSpace(w) {
+		case "1", "checks":
+			checks = true
+		case "reexec":
+			reexec = true
+		}
+	}
+	return checks, reexec
+}
 
 // inBody holds the goroutines that are running a transaction (debug only).
 var inBody sync.Map // goroutine id -> struct{}

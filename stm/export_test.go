@@ -5,15 +5,30 @@ import "gostm.dev/stm/internal/hook"
 // Test-only access to engine internals.
 
 // WaitersOn returns how many transactions are registered to wake on v.
-func WaitersOn[T any](v *Var[T]) int {
-	q := v.base.waiters.Load()
-	if q == nil {
-		return 0
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.ws)
+func WaitersOn[T any](v *Var[T]) int { return waitersOn(&v.base) }
+
+// SetSerialAfter sets the number of aborts after which a transaction runs
+// irrevocably (0: every transaction does) and returns the old number.
+// Call it only while no transaction runs.
+func SetSerialAfter(n int) int {
+	old := serialAfter
+	serialAfter = n
+	return old
 }
+
+// SetReexec switches GOSTMDEBUG=reexec on or off and returns the old
+// setting. Call it only while no transaction runs.
+func SetReexec(on bool) bool {
+	old := debugReexec
+	debugReexec = on
+	return old
+}
+
+// ParseDebug exposes GOSTMDEBUG's parser.
+var ParseDebug = parseDebug
+
+// Unboxed reports whether a Var[T] stores its value unboxed.
+func Unboxed[T any]() bool { return unboxed[T]() }
 
 // SetAcceptNewerReads switches the non-opacity mutation on or off.
 func SetAcceptNewerReads(on bool) { setMutation(hook.AcceptNewerReads, on) }

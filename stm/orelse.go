@@ -48,20 +48,34 @@ type checkpoint struct {
 // in which case its writes and hooks are gone and its reads remain.
 func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
 	cp := tx.enterBranch()
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		x := recover()
-		if x == retrySignal && tx.state == txRetrying {
-			tx.rollback(cp)
-			return
-		}
-		panic(x) // conflicts, errors and user panics end the transaction
+	returned, nilPanic := false, false
+	func() {
+		defer func() {
+			if returned {
+				return
+			}
+			x := recover()
+			switch {
+			case x == nil:
+				// runtime.Goexit, which goes on unwinding past this call, or
+				// panic(nil) under GODEBUG=panicnil=1, which recover just
+				// stopped: in that case only, control reaches the check below.
+				nilPanic = true
+			case x == retrySignal && tx.state == txRetrying:
+				tx.rollback(cp)
+			default:
+				panic(x) // conflicts, errors and user panics end the transaction
+			}
+		}()
+		r = alt(tx)
+		returned = true
 	}()
-	r = alt(tx)
-	returned = true
+	if nilPanic {
+		panic(nil) //nolint:govet // pass the alternative's nil panic on as it came
+	}
+	if !returned {
+		return r, false // alt retried and was rolled back
+	}
 	if tx.state == txRetrying {
 		// alt recovered our Retry panic and returned anyway: it still retried.
 		tx.rollback(cp)
@@ -98,18 +112,21 @@ func (tx *Tx) rollback(cp checkpoint) {
 		u := tx.undo[i]
 		if int(u.idx) < cp.writes {
 			w := &tx.writes[u.idx]
-			w.box, w.epoch = u.box, u.epoch
+			w.box, w.bits, w.epoch = u.box, u.bits, u.epoch
 		}
 	}
 	clear(tx.undo[cp.undo:])
 	tx.undo = tx.undo[:cp.undo]
-	if tx.index != nil {
-		for _, w := range tx.writes[cp.writes:] {
-			delete(tx.index, w.v)
-		}
-	}
+	dropped := len(tx.writes) > cp.writes
 	clear(tx.writes[cp.writes:])
 	tx.writes = tx.writes[:cp.writes]
+	if dropped && tx.index.on {
+		// The index cannot delete: build it again without the dropped entries.
+		tx.index.reset()
+		if len(tx.writes) > indexAbove {
+			tx.index.build(tx.writes)
+		}
+	}
 	clear(tx.hooks[cp.hooks:])
 	tx.hooks = tx.hooks[:cp.hooks]
 	tx.orDepth--

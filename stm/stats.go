@@ -13,6 +13,7 @@ const (
 	causeSerial                       // commit found an irrevocable transaction running
 	causePanicStale                   // the body panicked on a snapshot that was no longer current
 	numCauses
+	causeReexec // GOSTMDEBUG=reexec runs the body again: not a conflict, not counted
 )
 
 // Stats counts the engine's slow-path events since the program started.

@@ -17,8 +17,8 @@ type Tx struct {
 	reads  []readEntry  // duplicates allowed: checking for them costs more than it saves
 	writes []writeEntry // at most one entry per Var
 	bloom  uint64       // one bit per written Var: a cheap "not written" answer
-	index  map[*varBase]int32
-	undo   []undoEntry // boxes replaced inside an OrElse branch, to restore if it retries
+	index  writeIndex   // finds a Var's write entry once the write set is large
+	undo   []undoEntry  // values replaced inside an OrElse branch, to restore if it retries
 	hooks  []func()
 
 	sets    int    // Set calls in this attempt, so observers can follow OrElse rollbacks
@@ -29,6 +29,7 @@ type Tx struct {
 	state       txState
 	cause       abortCause // why the attempt aborted, when state is txAborted
 	irrevocable bool
+	reexecuted  bool // GOSTMDEBUG=reexec ran the body once already
 	waiter      *waiter
 	goid        int64  // the goroutine running the body; set only in debug modes
 	ops         uint32 // operations in this attempt; counted only with owner checks on
@@ -49,22 +50,29 @@ type readEntry struct {
 	ver uint64
 }
 
+// writeEntry is one Var's buffered write: box and bits as the Var will
+// publish them (box is a *T nobody else sees until commit, or scalarMark
+// with the value in bits).
 type writeEntry struct {
 	v     *varBase
-	box   unsafe.Pointer // a *T nobody else sees until commit
-	old   uint64         // meta before this commit locked it
-	epoch uint32         // the branch that allocated box
+	box   unsafe.Pointer
+	bits  uint64
+	old   uint64 // meta before this commit locked it
+	epoch uint32 // the branch that allocated box (or last wrote bits)
 }
 
 type undoEntry struct {
 	idx   int32
 	epoch uint32
 	box   unsafe.Pointer
+	bits  uint64
 }
 
-// indexAbove is the write-set size beyond which lookups use a map instead
-// of a Bloom-filtered linear scan.
-const indexAbove = 32
+// The largest logs a Tx keeps between transactions, in entries.
+const (
+	keepReads  = 1 << 14
+	keepWrites = 1 << 13
+)
 
 var txPool = sync.Pool{New: func() any { return &Tx{rng: seedRand()} }}
 
@@ -87,12 +95,17 @@ func putTx(tx *Tx) {
 	if debugOwner {
 		return
 	}
-	// Do not let the pool pin huge logs from a rare giant transaction.
-	if cap(tx.reads) > 1<<12 {
+	// Keep the logs and the index of large transactions, so that a
+	// workload of them allocates nothing in steady state, but do not let
+	// the pool pin the logs of a rare giant one.
+	if cap(tx.reads) > keepReads {
 		tx.reads = nil
 	}
-	if cap(tx.writes) > 1<<10 {
+	if cap(tx.writes) > keepWrites {
 		tx.writes, tx.undo = nil, nil
+	}
+	if tx.index.size() > 2*keepWrites {
+		tx.index = writeIndex{}
 	}
 	txPool.Put(tx)
 }
@@ -119,7 +132,7 @@ func (tx *Tx) reset() {
 		tx.hooks = tx.hooks[:0]
 	}
 	tx.bloom = 0
-	tx.index = nil
+	tx.index.reset()
 	tx.ops = 0
 	tx.orDepth, tx.epoch, tx.epochs = 0, 0, 0
 	tx.sets = 0
@@ -163,12 +176,14 @@ func (tx *Tx) checkWritable() {
 	}
 }
 
-// read returns the box of b as seen by tx, logging the read.
-func (tx *Tx) read(b *varBase) unsafe.Pointer {
+// read returns the value of b as seen by tx (as fromWord takes it),
+// logging the read.
+func (tx *Tx) read(b *varBase) (unsafe.Pointer, uint64) {
 	tx.checkUsable()
-	if len(tx.writes) > 0 {
+	if tx.bloom != 0 {
 		if i := tx.findWrite(b); i >= 0 {
-			return tx.writes[i].box
+			w := &tx.writes[i]
+			return w.box, w.bits
 		}
 	}
 	for spins := 0; ; spins++ {
@@ -183,10 +198,11 @@ func (tx *Tx) read(b *varBase) unsafe.Pointer {
 			tx.abort(causeLockedRead)
 		}
 		p := atomic.LoadPointer(&b.val)
+		bits := b.bits.Load()
 		if b.meta.Load() != m1 {
 			continue
 		}
-		if ver := m1 >> 1; ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
+		if ver := m1 >> verShift; ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
 			// b changed after our snapshot: move the snapshot forward if
 			// nothing read so far has changed, then read b again.
 			if !tx.extend() {
@@ -194,8 +210,8 @@ func (tx *Tx) read(b *varBase) unsafe.Pointer {
 			}
 			continue
 		}
-		tx.reads = append(tx.reads, readEntry{b, m1 >> 1})
-		return p
+		tx.reads = append(tx.reads, readEntry{b, m1 >> verShift})
+		return p, bits
 	}
 }
 
@@ -215,11 +231,11 @@ func (tx *Tx) extend() bool {
 }
 
 // readsCurrent reports whether every logged read still holds the version
-// it read and is not locked by a commit.
+// it read and is not locked by a commit. A waiter's flag does not matter.
 func (tx *Tx) readsCurrent() bool {
 	for i := range tx.reads {
 		r := &tx.reads[i]
-		if r.v.meta.Load() != r.ver<<1 {
+		if r.v.meta.Load()&^waitBit != r.ver<<verShift {
 			return false
 		}
 	}
@@ -228,14 +244,11 @@ func (tx *Tx) readsCurrent() bool {
 
 // findWrite returns the index of b's entry in the write log, or -1.
 func (tx *Tx) findWrite(b *varBase) int {
-	if tx.index != nil {
-		if i, ok := tx.index[b]; ok {
-			return int(i)
-		}
-		return -1
-	}
 	if tx.bloom&bloomBit(b) == 0 {
 		return -1
+	}
+	if tx.index.on {
+		return tx.index.find(b, tx.writes)
 	}
 	for i := len(tx.writes) - 1; i >= 0; i-- {
 		if tx.writes[i].v == b {
@@ -265,20 +278,42 @@ func (tx *Tx) write(i int, b *varBase, box unsafe.Pointer) {
 	if i >= 0 {
 		// Written before the innermost open OrElse branch: keep the old box
 		// so the branch can be rolled back.
+		tx.saveUndo(i)
 		w := &tx.writes[i]
-		tx.undo = append(tx.undo, undoEntry{idx: int32(i), epoch: w.epoch, box: w.box})
 		w.box, w.epoch = box, tx.epoch
 		return
 	}
-	tx.writes = append(tx.writes, writeEntry{v: b, box: box, epoch: tx.epoch})
-	tx.bloom |= bloomBit(b)
-	if tx.index != nil {
-		tx.index[b] = int32(len(tx.writes) - 1)
+	tx.appendWrite(writeEntry{v: b, box: box, epoch: tx.epoch})
+}
+
+// writeBits records bits as the new value of the unboxed Var b.
+func (tx *Tx) writeBits(b *varBase, bits uint64) {
+	i := tx.findWrite(b)
+	if i < 0 {
+		tx.appendWrite(writeEntry{v: b, box: scalarMark, bits: bits, epoch: tx.epoch})
+		return
+	}
+	if !tx.ownsBox(i) {
+		tx.saveUndo(i)
+	}
+	w := &tx.writes[i]
+	w.bits, w.epoch = bits, tx.epoch
+}
+
+// saveUndo keeps the value of write entry i, written before the innermost
+// open OrElse branch, so that the branch can be rolled back.
+func (tx *Tx) saveUndo(i int) {
+	w := &tx.writes[i]
+	tx.undo = append(tx.undo, undoEntry{idx: int32(i), epoch: w.epoch, box: w.box, bits: w.bits})
+}
+
+func (tx *Tx) appendWrite(w writeEntry) {
+	tx.writes = append(tx.writes, w)
+	tx.bloom |= bloomBit(w.v)
+	if tx.index.on {
+		tx.index.add(w.v, len(tx.writes)-1, tx.writes)
 	} else if len(tx.writes) > indexAbove {
-		tx.index = make(map[*varBase]int32, 2*len(tx.writes))
-		for i := range tx.writes {
-			tx.index[tx.writes[i].v] = int32(i)
-		}
+		tx.index.build(tx.writes)
 	}
 }
 

@@ -8,25 +8,58 @@ import (
 )
 
 // varBase is the untyped part of a Var: everything the commit protocol needs.
-// The typed Var[T] only adds the conversion of the published box to T.
+// The typed Var[T] only adds the conversion of the published value to T.
+//
+// It is three words, whatever T is: a Var that grows makes every large read
+// set slower (a 1024-Var audit walks 1024 of them). A value is published in
+// one of two ways, chosen by T:
+//
+//   - boxed: val points to an immutable box holding the value (a *T), or is
+//     nil for a zero Var. Boxes are replaced, never mutated, so a reader that
+//     loads the pointer can copy the value without a data race, whatever
+//     T's size.
+//   - unboxed, for pointer-free types of at most 8 bytes (integers, floats,
+//     bools and small named types of them): bits holds the value and val is
+//     scalarMark. A write then allocates nothing. Readers load bits between
+//     two loads of meta, like any read, so they never see a torn pair.
+//
+// Waiters blocked in Retry are not kept in the Var (that would take a
+// fourth word) but in a table keyed by the Var, and meta's waitBit tells a
+// committer to look there; see wait.go.
 type varBase struct {
-	// meta is version<<1 | locked. It never holds a pointer, so the garbage
-	// collector needs no help; the owner of a lock is found in its write log.
+	// meta is version<<verShift | waitBit | locked. It never holds a
+	// pointer, so the garbage collector needs no help; the owner of a lock
+	// is found in its write log.
 	meta atomic.Uint64
-	// val points to an immutable box holding the committed value (a *T), or
-	// is nil for a zero Var. Boxes are replaced, never mutated, so a reader
-	// that loads the pointer can copy the value without a data race.
-	val unsafe.Pointer
-	// waiters is nil until a transaction first blocks in Retry on this Var,
-	// so a commit where nobody ever waited pays one atomic load.
-	waiters atomic.Pointer[waitQueue]
+	val  unsafe.Pointer
+	bits atomic.Uint64
 }
+
+// The bits of a Var's meta word.
+const (
+	locked   = 1 // a commit is writing the Var back
+	waitBit  = 2 // a transaction may be blocked in Retry on the Var
+	verShift = 2 // the version sits above the two flags
+)
+
+// scalarMarker's address marks an unboxed Var (see varBase). No heap box
+// can have the same address.
+var scalarMarker byte
+
+// scalarMark is the val of an unboxed Var.
+var scalarMark = unsafe.Pointer(&scalarMarker)
 
 // Var is a transactional variable holding a value of type T.
 //
 // Read and write it inside a transaction with Get, Set, Modify and Swap;
 // outside one, Load and Store are single-Var transactions. The zero Var is
 // usable and holds the zero T. A Var must not be copied after first use.
+//
+// A Var is three machine words. Values of pointer-free types of at most 8
+// bytes (int, uint64, float64, bool, time.Duration, ...) are stored in the
+// Var itself, so writing them allocates nothing; values of other types are
+// published as an immutable copy (one allocation per written Var per
+// transaction).
 type Var[T any] struct {
 	_    noCopy
 	base varBase
@@ -35,6 +68,11 @@ type Var[T any] struct {
 // NewVar returns a new Var holding v.
 func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
+	if unboxed[T]() {
+		x.base.val = scalarMark
+		x.base.bits.Store(toBits(v))
+		return x
+	}
 	box := new(T)
 	*box = v
 	x.base.val = unsafe.Pointer(box)
@@ -45,12 +83,10 @@ func NewVar[T any](v T) *Var[T] {
 // or else the committed value in tx's snapshot.
 func (v *Var[T]) Get(tx *Tx) T {
 	if v == nil {
-		panic("stm: Get called on a nil *Var")
+		panicNilVar("Get")
 	}
-	var x T
-	if p := tx.read(&v.base); p != nil {
-		x = *(*T)(p)
-	}
+	p, bits := tx.read(&v.base)
+	x := fromWord[T](p, bits)
 	if o := hook.Current(); o != nil {
 		tx.observeRead(o, &v.base, x)
 	}
@@ -61,12 +97,16 @@ func (v *Var[T]) Get(tx *Tx) T {
 // goroutines see it only after tx commits, and never if it aborts.
 func (v *Var[T]) Set(tx *Tx, x T) {
 	if v == nil {
-		panic("stm: Set called on a nil *Var")
+		panicNilVar("Set")
 	}
 	tx.checkWritable()
 	tx.sets++
 	if o := hook.Current(); o != nil {
 		o.Write(tx, unsafe.Pointer(&v.base), x)
+	}
+	if v.isUnboxed() {
+		tx.writeBits(&v.base, toBits(x))
+		return
 	}
 	i := tx.findWrite(&v.base)
 	if i >= 0 && tx.ownsBox(i) {
@@ -82,6 +122,9 @@ func (v *Var[T]) Set(tx *Tx, x T) {
 
 // Modify replaces the value of v in tx with f applied to it.
 func (v *Var[T]) Modify(tx *Tx, f func(T) T) {
+	if f == nil {
+		panic("stm: Modify called with a nil function")
+	}
 	v.Set(tx, f(v.Get(tx)))
 }
 
@@ -97,14 +140,10 @@ func (v *Var[T]) Swap(tx *Tx, x T) T {
 // Load does not give a consistent snapshot of them (use a transaction).
 func (v *Var[T]) Load() T {
 	if v == nil {
-		panic("stm: Load called on a nil *Var")
+		panicNilVar("Load")
 	}
-	p, _ := v.base.load()
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *(*T)(p)
+	p, bits, _ := v.base.load()
+	return fromWord[T](p, bits)
 }
 
 // Store sets v to x in a transaction of its own: the write gets a new
@@ -114,23 +153,45 @@ func (v *Var[T]) Load() T {
 // transaction.
 func (v *Var[T]) Store(x T) {
 	if v == nil {
-		panic("stm: Store called on a nil *Var")
+		panicNilVar("Store")
+	}
+	if v.isUnboxed() {
+		store(&v.base, scalarMark, toBits(x))
+		return
 	}
 	box := new(T)
 	*box = x
-	storeBox(&v.base, unsafe.Pointer(box))
+	store(&v.base, unsafe.Pointer(box), 0)
 }
 
-// load returns the committed box of b and its version, waiting out a commit
-// that holds b's lock so that the value read is never ahead of a commit
-// still writing back other Vars.
-func (b *varBase) load() (unsafe.Pointer, uint64) {
+// isUnboxed reports whether v stores its value in its bits word. A Var
+// written before knows from its val; only a zero Var never written asks
+// the type.
+func (v *Var[T]) isUnboxed() bool {
+	switch atomic.LoadPointer(&v.base.val) {
+	case scalarMark:
+		return true
+	case nil:
+		return unboxed[T]()
+	}
+	return false
+}
+
+func panicNilVar(op string) {
+	panic("stm: " + op + " called on a nil *Var")
+}
+
+// load returns the committed value of b (as fromWord takes it) and its
+// version, waiting out a commit that holds b's lock so that the value read
+// is never ahead of a commit still writing back other Vars.
+func (b *varBase) load() (unsafe.Pointer, uint64, uint64) {
 	for spins := 0; ; spins++ {
 		m1 := b.meta.Load()
 		if m1&locked == 0 {
 			p := atomic.LoadPointer(&b.val)
+			bits := b.bits.Load()
 			if b.meta.Load() == m1 {
-				return p, m1 >> 1
+				return p, bits, m1 >> verShift
 			}
 		}
 		pause(spins)
