@@ -37,10 +37,21 @@ func testSeed(t tester) int64 {
 	return seed
 }
 
-// scale shrinks a workload under -race and -short so the whole suite stays
-// within CI's time budget; the full size runs in an ordinary `go test`.
+// longMode is set by GOSTM_LONG=1 (CI sets it: .ci/run). Without it the
+// randomised tests run a tenth of their workloads, so that an ordinary
+// `go test ./lockfree` takes seconds; every check still runs, on fewer
+// histories, sequences and rounds.
+var longMode = os.Getenv("GOSTM_LONG") == "1"
+
+// scale sizes a randomised workload whose full size is n. GOSTM_LONG=1
+// runs the full size, a quarter of it under -race or -short (so that CI's
+// race run of the whole repository stays within its time budget); without
+// GOSTM_LONG, a tenth.
 func scale(n int) int {
-	if raceEnabled || testing.Short() {
+	switch {
+	case !longMode:
+		n /= 10
+	case raceEnabled || testing.Short():
 		n /= 4
 	}
 	if n < 1 {

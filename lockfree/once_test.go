@@ -31,6 +31,7 @@ func TestComputeOnceThroughResizes(t *testing.T) {
 	for _, v := range variants {
 		for _, sz := range sizings {
 			t.Run(v.name+"/"+sz.name, func(t *testing.T) {
+				t.Parallel()
 				checkComputeOnce(t, v.newII(sz.opts...), n)
 			})
 		}
