@@ -95,9 +95,27 @@ func smallIntHasher[K comparable](size uintptr, seed uint64) func(K) uint64 {
 	return func(k K) uint64 { return mix64(uint64(*(*uint8)(unsafe.Pointer(&k))), seed) }
 }
 
-// mix64 is a wyhash-style 64x64->128 multiply folded to 64 bits: a few
-// nanoseconds, against 15-20 for maphash.Comparable on an int.
+// mix64 hashes an integer key with a per-map seed in two rounds. Every
+// map indexes its table by the hash's low bits, so those must depend on
+// every bit of the key and on the seed; otherwise keys that differ in a
+// few chosen bits share a bucket whatever the seed, and a crafted key set
+// defeats it.
+//
+//  1. Fold a 64x64->128 multiply of key^seed (high half xor low half): the
+//     high half carries the key's upper bits down, but with a strong bias
+//     for some differences (keys differing by XOR 0x130000 shared a
+//     low-8-bit bucket 12% of the time, 32x the 1/256 expected, when this
+//     round was the whole hash).
+//  2. XOR in the seed again (rotated, so that the rounds see different
+//     bits of it), multiply by an odd constant (each bit then depends on
+//     every bit below it) and xor the high half onto the low one (so that
+//     the low bits depend on every bit).
+//
+// TestMixDifferentialBias measures the result: no key or seed difference
+// of 1-3 bits makes a low-8-bit collision measurably likelier than 1/256.
+// It costs about a nanosecond more than round 1 alone, and inlines.
 func mix64(x, seed uint64) uint64 {
 	hi, lo := bits.Mul64(x^seed, 0xa0761d6478bd642f)
-	return hi ^ lo
+	h := (hi ^ lo ^ bits.RotateLeft64(seed, 32)) * 0x9e3779b97f4a7c15
+	return h ^ h>>32
 }
