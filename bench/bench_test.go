@@ -319,7 +319,10 @@ func TestVerdicts(t *testing.T) {
 // TestChecksCatchCorruption corrupts each structure behind the engines'
 // backs, so the checks are shown to fail when they should.
 func TestChecksCatchCorruption(t *testing.T) {
-	s := newIntset(skipMaxLevel, 20, 40, rand.New(rand.NewPCG(1, 2)))
+	s, err := newIntset(Setup{}, skipMaxLevel, 20, 40, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := isValidate(plainAccess{}, s, 20); err != nil {
 		t.Fatalf("fresh set: %v", err)
 	}

@@ -100,7 +100,7 @@ type intset struct {
 }
 
 // newIntset builds the initial set with plain links.
-func newIntset(levels, initial, keyRange int, rng *rand.Rand) *intset {
+func newIntset(st Setup, levels, initial, keyRange int, rng *rand.Rand) (*intset, error) {
 	levels = min(levels, max(1, bits.Len(uint(keyRange))))
 	tail := &isNode{key: math.MaxInt}
 	head := &isNode{key: math.MinInt, next: make([]isLink, levels)}
@@ -108,14 +108,17 @@ func newIntset(levels, initial, keyRange int, rng *rand.Rand) *intset {
 		head.next[l].p = tail
 	}
 	s := &intset{head: head, levels: levels, initial: initial, keys: keyRange}
-	for n := 0; n < initial; {
+	for n, tries := 0, 0; n < initial; tries++ {
+		if st.Cancelled(tries) { // a long sorted list fills in quadratic time
+			return nil, st.Err()
+		}
 		key := rng.IntN(keyRange)
 		if isFind(plainAccess{}, s, key, nil).key != key {
 			isFlip(plainAccess{}, s, key, s.height(rng))
 			n++
 		}
 	}
-	return s
+	return s, nil
 }
 
 // height draws a node height: level l+1 with probability 2^-l.
@@ -220,7 +223,10 @@ type isOps struct {
 
 func intsetEngine(levels int, build func(*intset, Setup) Instance) func(Setup) (Instance, error) {
 	return func(st Setup) (Instance, error) {
-		s := newIntset(levels, st.Params["initial"], st.Params["range"], rand.New(rand.NewPCG(st.Seed, 0)))
+		s, err := newIntset(st, levels, st.Params["initial"], st.Params["range"], rand.New(rand.NewPCG(st.Seed, 0)))
+		if err != nil {
+			return nil, err
+		}
 		return build(s, st), nil
 	}
 }

@@ -34,7 +34,7 @@ const (
 func mapWorkload() Workload {
 	lf := func(name, doc string, mk func() lockfree.Map[int, int]) Engine {
 		return Engine{Name: name, Doc: doc, New: func(s Setup) (Instance, error) {
-			return newMapInstance(s, lockfreeAdapter{mk()}), nil
+			return newMapInstance(s, lockfreeAdapter{mk()})
 		}}
 	}
 	return Workload{
@@ -50,23 +50,23 @@ func mapWorkload() Workload {
 			lf(LockfreeCtrie, "lockfree.Ctrie", func() lockfree.Map[int, int] { return lockfree.NewCtrie[int, int]() }),
 			lf(LockfreeSOList, "lockfree.SOList", func() lockfree.Map[int, int] { return lockfree.NewSOList[int, int]() }),
 			lf(LockfreeStriped, "lockfree.StripedMap", func() lockfree.Map[int, int] { return lockfree.NewStripedMap[int, int]() }),
-			{Name: SyncMap, Doc: "sync.Map", New: func(s Setup) (Instance, error) { return newMapInstance(s, &syncMapAdapter{}), nil }},
+			{Name: SyncMap, Doc: "sync.Map", New: func(s Setup) (Instance, error) { return newMapInstance(s, &syncMapAdapter{}) }},
 			{Name: Xsync, Doc: "xsync/v4 Map", New: func(s Setup) (Instance, error) {
-				return newMapInstance(s, xsyncAdapter{xsync.NewMap[int, int]()}), nil
+				return newMapInstance(s, xsyncAdapter{xsync.NewMap[int, int]()})
 			}},
 			{Name: CMap, Doc: "concurrent-map/v2, 32 locked shards", New: func(s Setup) (Instance, error) {
 				// concurrent-map needs a shard function for non-string keys.
 				m := cmap.NewWithCustomShardingFunction[int, int](func(k int) uint32 { return uint32(mix64(uint64(k))) })
-				return newMapInstance(s, cmapAdapter{m}), nil
+				return newMapInstance(s, cmapAdapter{m})
 			}},
 			{Name: Gostm, Doc: "tvar.Map, one transaction per operation", New: func(s Setup) (Instance, error) {
-				return newMapInstance(s, tvarAdapter{tvar.NewMap[int, int]()}), nil
+				return newMapInstance(s, tvarAdapter{tvar.NewMap[int, int]()})
 			}, Counters: GostmCounters},
 			{Name: Mutex, Doc: "a Go map behind one sync.Mutex", New: func(s Setup) (Instance, error) {
-				return newMapInstance(s, &lockedMapAdapter{m: map[int]int{}}), nil
+				return newMapInstance(s, &lockedMapAdapter{m: map[int]int{}})
 			}},
 			{Name: RWMutex, Doc: "a Go map behind one sync.RWMutex, loads shared", New: func(s Setup) (Instance, error) {
-				return newMapInstance(s, &lockedMapAdapter{m: map[int]int{}, shared: true}), nil
+				return newMapInstance(s, &lockedMapAdapter{m: map[int]int{}, shared: true})
 			}},
 		},
 	}
@@ -85,10 +85,13 @@ type kvMap interface {
 // valueOf is the only value key k is ever stored with.
 func valueOf(k int) int { return k*7 + 1 }
 
-func newMapInstance(s Setup, m kvMap) Instance {
+func newMapInstance(s Setup, m kvMap) (Instance, error) {
 	keys, loads := s.Params["keys"], s.Params["loads"]
 	rng := rand.New(rand.NewPCG(s.Seed, 0x6d6170))
 	for k := range keys {
+		if s.Cancelled(k) {
+			return nil, s.Err()
+		}
 		if rng.IntN(2) == 0 {
 			m.store(k, valueOf(k))
 		}
@@ -135,7 +138,7 @@ func newMapInstance(s Setup, m kvMap) Instance {
 			}
 			return nil
 		},
-	}
+	}, nil
 }
 
 type lockfreeAdapter struct{ m lockfree.Map[int, int] }

@@ -19,7 +19,10 @@ func (m *miscountedMap) entries(f func(k, v int)) int { return m.lockedMapAdapte
 
 func runMapInstance(t *testing.T, m kvMap) error {
 	t.Helper()
-	inst := newMapInstance(Setup{Goroutines: 1, Params: Params{"keys": 64, "loads": 50}, Seed: 1}, m)
+	inst, err := newMapInstance(Setup{Goroutines: 1, Params: Params{"keys": 64, "loads": 50}, Seed: 1}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	op := inst.Worker(0, rand.New(rand.NewPCG(3, 4)))
 	for range 2000 {
 		op()

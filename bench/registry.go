@@ -28,7 +28,26 @@ type Setup struct {
 	Goroutines int    // how many workers will call Instance.Worker
 	Params     Params // every parameter of the workload, defaults filled in
 	Seed       uint64 // for any randomness in the initial state
+	// Ctx ends when the run is cancelled (Ctrl-C); nil means never. A
+	// setup that builds much state checks Err as it goes.
+	Ctx context.Context
 }
+
+// Err returns the error that ends the setup early: Ctx's error once the
+// run is cancelled, else nil. A setup that builds state in a loop checks
+// it every few thousand steps (see Setup.Cancelled) and returns it, so
+// that Ctrl-C is honoured even while a 50-million-key map fills.
+func (s Setup) Err() error {
+	if s.Ctx == nil {
+		return nil
+	}
+	return s.Ctx.Err()
+}
+
+// Cancelled reports, at step i of a setup loop, whether the run was
+// cancelled. It looks at the context only every 4096 steps, so a loop can
+// call it on every step.
+func (s Setup) Cancelled(i int) bool { return i%4096 == 0 && s.Err() != nil }
 
 // Instance is the shared state of one run of a workload by one engine.
 //

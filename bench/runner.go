@@ -44,7 +44,19 @@ type Options struct {
 	// Progress, when set, is called after every repetition, on the
 	// goroutine that called Run.
 	Progress func(Progress)
+	// Interleave runs the repetitions of each goroutine count in rounds:
+	// round r runs repetition r of every engine, one after another, so
+	// that a change in the machine's load during the run hits all the
+	// engines alike instead of whichever ran then. An engine whose
+	// invariant breaks sits out the later rounds while the others go on;
+	// a cancelled run keeps the points with at least one repetition.
+	Interleave bool
 }
+
+// MaxSeed is the largest seed Run accepts. Seeds, and the repetition
+// seeds derived from them, stay within 2^53 so that every JSON reader
+// (JavaScript's numbers are float64) reads them exactly.
+const MaxSeed = 1<<53 - 1
 
 // Progress tells how far Run has got.
 type Progress struct {
@@ -237,18 +249,23 @@ func (w *Workload) CheckRun(engines []string, opt *Options) error {
 		return fmt.Errorf("warm-up %v is negative", opt.Warmup)
 	case opt.LatencyEvery < 0:
 		return fmt.Errorf("latency sampling interval %d is negative", opt.LatencyEvery)
+	case opt.Seed > MaxSeed:
+		return fmt.Errorf("seed %d is above the largest, %d (2^53-1)", opt.Seed, uint64(MaxSeed))
 	}
 	_, err := w.Resolve(opt.Params, opt.Tour)
 	return err
 }
 
 // Run sweeps opt.Goroutines for each engine of the workload called
-// workload, opt.Count repetitions per point, one point at a time.
+// workload, opt.Count repetitions per point, one point at a time (or, with
+// opt.Interleave, one round of all engines at a time).
 //
 // It stops at the first broken invariant and returns the points so far
-// (the failing one last, with Err set) and an *InvariantError. When ctx
-// ends it returns the points that finished, with Partial set, and
-// ctx.Err(). Other errors mean nothing ran.
+// (the failing one last, with Err set) and an *InvariantError; with
+// Interleave it finishes the other engines and returns every
+// InvariantError, joined (see InvariantErrors). When ctx ends it returns
+// the points that finished, with Partial set, and ctx.Err(). Other errors
+// mean nothing ran.
 func (r *Registry) Run(ctx context.Context, workload string, engines []string, opt Options) (*Result, error) {
 	w, ok := r.Workload(workload)
 	if !ok {
@@ -271,44 +288,140 @@ func (r *Registry) Run(ctx context.Context, workload string, engines []string, o
 	if opt.Ops > 0 {
 		res.DurationNS = 0
 	}
-	total := len(engines) * len(opt.Goroutines) * opt.Count
-	done := 0
+	s := &sweep{w: w, params: params, opt: &opt, res: res, total: len(engines) * len(opt.Goroutines) * opt.Count}
 	for _, g := range opt.Goroutines {
-		for _, name := range engines {
-			e, _ := w.Engine(name)
-			procs := runtime.GOMAXPROCS(0)
-			pt := Point{
-				Workload: w.Name, Engine: e.Name, Params: res.Params,
-				Goroutines: g, GOMAXPROCS: procs, Oversubscribed: g > procs,
-				HasCounters: e.Counters != nil,
-			}
-			for rep := range opt.Count {
-				seed := repSeed(opt.Seed, e.Name, g, rep)
-				rp, err := runRep(ctx, w, e, params, g, seed, &opt)
-				var inv *InvariantError
-				switch {
-				case errors.As(err, &inv):
-					inv.Rep, inv.Seed = rep, opt.Seed
-					pt.Reps = append(pt.Reps, rp)
-					pt.Err = inv.Err.Error()
-					pt.Summarize()
-					res.Points = append(res.Points, pt)
-					return res, err
-				case err != nil: // cancelled: this point did not finish
-					res.Partial = true
-					return res, err
-				}
-				pt.Reps = append(pt.Reps, rp)
-				done++
-				if opt.Progress != nil {
-					opt.Progress(Progress{Done: done, Total: total, Workload: w.Name, Engine: e.Name, Goroutines: g})
-				}
-			}
-			pt.Summarize()
-			res.Points = append(res.Points, pt)
+		var err error
+		if opt.Interleave {
+			err = s.rounds(ctx, engines, g)
+		} else {
+			err = s.serial(ctx, engines, g)
+		}
+		if err != nil {
+			return res, err
 		}
 	}
 	return res, nil
+}
+
+// sweep is one Run in progress.
+type sweep struct {
+	w      *Workload
+	params Params
+	opt    *Options
+	res    *Result
+	done   int // repetitions, for Progress
+	total  int
+}
+
+// newPoint starts the point of engine name at g goroutines.
+func (s *sweep) newPoint(name string, g int) Point {
+	e, _ := s.w.Engine(name)
+	procs := runtime.GOMAXPROCS(0)
+	return Point{
+		Workload: s.w.Name, Engine: e.Name, Params: s.res.Params,
+		Goroutines: g, GOMAXPROCS: procs, Oversubscribed: g > procs,
+		HasCounters: e.Counters != nil,
+	}
+}
+
+// rep runs repetition i of pt and adds it. It returns the repetition's
+// *InvariantError (pt.Err is then set) or ctx's error.
+func (s *sweep) rep(ctx context.Context, pt *Point, i int) error {
+	e, _ := s.w.Engine(pt.Engine)
+	rp, err := runRep(ctx, s.w, e, s.params, pt.Goroutines, repSeed(s.opt.Seed, e.Name, pt.Goroutines, i), s.opt)
+	var inv *InvariantError
+	switch {
+	case errors.As(err, &inv):
+		inv.Rep, inv.Seed = i, s.opt.Seed
+		pt.Reps = append(pt.Reps, rp)
+		pt.Err = inv.Err.Error()
+		return err
+	case err != nil: // cancelled: this repetition did not finish
+		return err
+	}
+	pt.Reps = append(pt.Reps, rp)
+	s.done++
+	if s.opt.Progress != nil {
+		s.opt.Progress(Progress{Done: s.done, Total: s.total, Workload: s.w.Name, Engine: pt.Engine, Goroutines: pt.Goroutines})
+	}
+	return nil
+}
+
+// serial runs each engine's repetitions one after another.
+func (s *sweep) serial(ctx context.Context, engines []string, g int) error {
+	for _, name := range engines {
+		pt := s.newPoint(name, g)
+		for i := range s.opt.Count {
+			if err := s.rep(ctx, &pt, i); err != nil {
+				if pt.Err != "" {
+					pt.Summarize()
+					s.res.Points = append(s.res.Points, pt)
+				} else {
+					s.res.Partial = true
+				}
+				return err
+			}
+		}
+		pt.Summarize()
+		s.res.Points = append(s.res.Points, pt)
+	}
+	return nil
+}
+
+// rounds runs repetition i of every engine before repetition i+1 of any.
+func (s *sweep) rounds(ctx context.Context, engines []string, g int) error {
+	pts := make([]Point, len(engines))
+	for i, name := range engines {
+		pts[i] = s.newPoint(name, g)
+	}
+	var errs []error
+	cancelled := false
+	for i := 0; i < s.opt.Count && !cancelled; i++ {
+		for j := range pts {
+			if pts[j].Err != "" {
+				continue // its invariant broke: no more repetitions
+			}
+			err := s.rep(ctx, &pts[j], i)
+			if err != nil && pts[j].Err == "" { // cancelled
+				s.res.Partial, cancelled = true, true
+				errs = append(errs, err)
+				break
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, pt := range pts {
+		if len(pt.Reps) > 0 {
+			pt.Summarize()
+			s.res.Points = append(s.res.Points, pt)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// InvariantErrors returns every *InvariantError in err, which may join
+// several (Run with Interleave does).
+func InvariantErrors(err error) []*InvariantError {
+	var out []*InvariantError
+	var walk func(error)
+	walk = func(err error) {
+		var inv *InvariantError
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		default:
+			if errors.As(err, &inv) {
+				out = append(out, inv)
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 func ordered(w *Workload, p Params) []ParamValue {
@@ -321,10 +434,11 @@ func ordered(w *Workload, p Params) []ParamValue {
 
 // repSeed derives a repetition's seed from the run's seed, so that each
 // point has its own stream and re-running with the same seed repeats it.
+// It keeps 53 bits, like every seed (see MaxSeed).
 func repSeed(seed uint64, engine string, g, rep int) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s/%d/%d", seed, engine, g, rep)
-	return h.Sum64()
+	return h.Sum64() & MaxSeed
 }
 
 const (
@@ -351,7 +465,18 @@ type worker struct {
 
 // runRep runs one repetition: build, warm up, measure, stop, check.
 func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, seed uint64, opt *Options) (Rep, error) {
-	inst, err := e.New(Setup{Goroutines: g, Params: params, Seed: seed})
+	if err := ctx.Err(); err != nil {
+		return Rep{}, err
+	}
+	inst, err := e.New(Setup{Goroutines: g, Params: params, Seed: seed, Ctx: ctx})
+	if ctx.Err() != nil {
+		// Cancelled during setup: whatever New returned, nothing was
+		// measured. Stop what it may have started.
+		if inst != nil {
+			inst.Stop()
+		}
+		return Rep{}, ctx.Err()
+	}
 	if err != nil {
 		return Rep{}, &InvariantError{Workload: w.Name, Engine: e.Name, Goroutines: g, Err: fmt.Errorf("setup: %w", err)}
 	}
@@ -484,11 +609,13 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 				Err: fmt.Errorf("worker %d panicked: %v", i, wk.panic)}
 		}
 	}
+	if cancelled {
+		// Skip the check: it walks all the state (seconds for a huge
+		// map), and whoever pressed Ctrl-C is waiting.
+		return Rep{}, ctx.Err()
+	}
 	if err := inst.Check(); err != nil {
 		return Rep{}, &InvariantError{Workload: w.Name, Engine: e.Name, Goroutines: g, Err: err}
-	}
-	if cancelled {
-		return Rep{}, ctx.Err()
 	}
 
 	rep := Rep{Seed: seed, ElapsedNS: int64(t1.Sub(t0)), Counters: after.Sub(before)}

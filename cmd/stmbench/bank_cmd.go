@@ -59,8 +59,9 @@ func bankCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	initial := fs.Int64("initial", def.Initial, "opening balance of each account")
 	maxAmount := fs.Int64("max-amount", def.MaxAmount, "transfers move 1 to this amount")
 	overdraft := fs.Bool("overdraft", def.Overdraft, "allow negative balances (B3 is then skipped)")
-	seed := fs.Uint64("seed", 0, "random seed (0: pick one and print it)")
-	stall := fs.Duration("stall", bank.DefaultStall, "watchdog: report a deadlock after this long without progress")
+	seed := &seedFlag{}
+	fs.Var(seed, "seed", "random seed, "+seedUsage+" (0: pick one from the clock and print it)")
+	stall := fs.Duration("stall", bank.DefaultStall, "watchdog: report a deadlock after this long without progress (positive)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	compose := fs.Bool("compose", false, "show the STM composability demo instead of a run")
 
@@ -99,16 +100,22 @@ func bankCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		cfg.Mode = m
 	}
 	if set["ops"] && set["duration"] {
-		return usageErr("-ops and -duration are exclusive")
+		return usageErr("-ops and -duration are exclusive: give one")
+	}
+	if *stall <= 0 {
+		// bank.Config reads 0 as "the default"; on the command line it
+		// would silently mean one second, and no watchdog at all cannot
+		// be had: a deadlocked mode would hang for good.
+		return usageErr("-stall %v: must be positive (the watchdog's patience; use a long one like 1h to wait longer)", *stall)
 	}
 	cfg.Accounts, cfg.Workers, cfg.Ops, cfg.AuditPercent = *accounts, *workers, *ops, *audit
 	cfg.Initial, cfg.MaxAmount, cfg.Overdraft, cfg.Stall = *initial, *maxAmount, *overdraft, *stall
 	if set["duration"] {
 		cfg.Ops, cfg.Duration = 0, *duration
 	}
-	cfg.Seed = *seed
+	cfg.Seed = seed.v
 	if cfg.Seed == 0 {
-		cfg.Seed = uint64(time.Now().UnixNano())
+		cfg.Seed = clockSeed()
 	}
 	if err := cfg.Validate(); err != nil {
 		var ce *bank.ConfigError
@@ -116,9 +123,6 @@ func bankCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return usageErr("-%s %v: %s", bankFlagOf[ce.Field], ce.Value, ce.Reason)
 		}
 		return usageErr("%v", err)
-	}
-	if cfg.Stall == 0 {
-		cfg.Stall = bank.DefaultStall // the flag's 0 would mean the same; print what is used
 	}
 
 	modes := []bank.Mode{cfg.Mode}
@@ -205,8 +209,15 @@ func bankReport(w io.Writer, r bank.Report) {
 			fmt.Fprintf(w, "%23sfirst: %s\n", "", c.Counterexample)
 		}
 	}
-	fmt.Fprintf(w, "\nthroughput %s ops/s  (%d ops in %v: %d transfers, %d declined for lack of funds, %d audits)\n",
-		bankSI(r.Throughput), r.Ops, r.Elapsed.Round(time.Microsecond), r.Transfers, r.Declined, r.Audits)
+	if r.Deadlocked {
+		// The stuck workers never hand in their tallies of transfers and
+		// audits: only the shared count of finished operations is known.
+		fmt.Fprintf(w, "\nthroughput %s ops/s  (%d ops finished in %v, then the workers deadlocked; the split into transfers and audits died with them)\n",
+			bankSI(r.Throughput), r.Ops, r.Elapsed.Round(time.Microsecond))
+	} else {
+		fmt.Fprintf(w, "\nthroughput %s ops/s  (%d ops in %v: %d transfers, %d declined for lack of funds, %d audits)\n",
+			bankSI(r.Throughput), r.Ops, r.Elapsed.Round(time.Microsecond), r.Transfers, r.Declined, r.Audits)
+	}
 	if s := r.STM; s != nil {
 		e := s.Engine
 		fmt.Fprintf(w, "stm: commits=%d attempts=%d aborts=%d (locked-read %d, extend %d, lock %d, validate %d, serial %d, stale-panic %d) "+

@@ -39,6 +39,10 @@ func TestBankUsageErrors(t *testing.T) {
 		{[]string{"-max-amount", "0"}, "-max-amount 0"},
 		{[]string{"-format", "xml"}, `"xml"`},
 		{[]string{"extra"}, `"extra"`},
+		{[]string{"-stall", "0s"}, "-stall 0s: must be positive"},
+		{[]string{"-stall", "-1s"}, "-stall -1s: must be positive"},
+		{[]string{"-seed", "-1"}, "a seed is an integer from 0 to 9007199254740991"},
+		{[]string{"-seed", "9007199254740992"}, "a seed is an integer from 0 to 9007199254740991"},
 	} {
 		code, out, errOut := runBank(t, c.args...)
 		if code != bankExitUsage {
@@ -160,6 +164,11 @@ func TestBankDeadlockExit(t *testing.T) {
 	code, out := bankChild(t, "-mode", "lock-naive", "-stall", "200ms")
 	if code != bankExitDeadlock || !strings.Contains(out, "B5 progress") || !strings.Contains(out, "DEADLOCK") {
 		t.Errorf("lock-naive: exit %d, want %d:\n%s", code, bankExitDeadlock, out)
+	}
+	// The stuck workers' tallies are lost: the line must not report them
+	// as zero transfers and audits.
+	if strings.Contains(out, "0 transfers") || !strings.Contains(out, "then the workers deadlocked") {
+		t.Errorf("lock-naive's throughput line reports tallies it cannot know:\n%s", out)
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("the watchdog took %v", d)

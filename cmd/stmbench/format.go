@@ -159,10 +159,7 @@ func writeText(w io.Writer, env bench.Env, res *bench.Result) error {
 	fmt.Fprintf(tw, "goroutines\t%-*s\ttx/s\t±\taborts/tx\tblocks/tx\tallocs/op\tB/op\tp50\tp99\tcheck\t\n", width, "engine")
 	for i := range res.Points {
 		p := &res.Points[i]
-		check := "ok"
-		if p.Err != "" {
-			check = "FAIL"
-		}
+		check := checkText(p, p.Err != "")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			goroutinesLabel(p), fmt.Sprintf("%-*s", width, p.Engine), si(p.TxPerSec.Median), halfRange(p.TxPerSec),
 			perTx(p, p.Counters.Aborts), perTx(p, p.Counters.Blocks),
@@ -203,6 +200,9 @@ func writeText(w io.Writer, env bench.Env, res *bench.Result) error {
 	}
 	if gs := oversubscribed(res); len(gs) > 0 {
 		fmt.Fprintf(ew, "\n* oversubscribed: more goroutines than GOMAXPROCS (%d): time-sliced, not parallel\n", env.GOMAXPROCS)
+	}
+	if countNoOps(res.Points) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", noOpsNote)
 	}
 	if res.Partial {
 		fmt.Fprintln(ew, "PARTIAL RESULTS")
@@ -310,9 +310,50 @@ func writeBench(w io.Writer, env bench.Env, res *bench.Result) error {
 	return ew.err
 }
 
-// fnum prints a metric value with enough digits and no exponent
-// surprises for parsers.
-func fnum(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
+// fnum prints a metric value with six significant digits in plain
+// decimal notation: spreadsheets and people read 0.0000123 and 1500000
+// more readily than 1.23e-05 and 1.5e+06, and every parser reads both.
+func fnum(x float64) string {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 6, 64), 64)
+	if err != nil {
+		return strconv.FormatFloat(x, 'f', -1, 64) // NaN, ±Inf
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// noOpsNote explains the "no ops" check of a point that completed no
+// operation.
+const noOpsNote = "no ops: not one operation completed in the measured time, so the invariant check proves nothing; raise -duration"
+
+// checkText is a point's check column: FAIL, ok, or "no ops" when it
+// completed no operation, whose check passes vacuously.
+func checkText(p *bench.Point, failed bool) string {
+	switch {
+	case failed:
+		return "FAIL"
+	case p.Ops == 0:
+		return "no ops"
+	}
+	return "ok"
+}
+
+func countNoOps(pts []bench.Point) int {
+	n := 0
+	for i := range pts {
+		if pts[i].Ops == 0 && pts[i].Err == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// warnNoOps says on stderr that some points measured nothing, so that a
+// script reading only the exit status and stderr learns it too.
+func warnNoOps(stderr io.Writer, cmd string, pts []bench.Point) {
+	if n := countNoOps(pts); n > 0 {
+		fmt.Fprintf(stderr, "%s: warning: %d of %d points completed no operation: their checks prove nothing (raise -duration)\n", cmd, n, len(pts))
+	}
+}
 
 var csvHeader = []string{
 	"workload", "params", "engine", "goroutines", "gomaxprocs", "oversubscribed", "reps",

@@ -38,6 +38,9 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C asks for the results so far; once it has, the
+	// signals get their default action again, so a second one kills.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -49,6 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{reg: bench.Default(), env: bench.CurrentEnv(), stdout: stdout, stderr: stderr}
 	if f, ok := stderr.(*os.File); ok {
 		a.tty = term.IsTerminal(int(f.Fd()))
+		if a.tty {
+			a.width, _, _ = term.GetSize(int(f.Fd()))
+		}
 	}
 	return a.main(ctx, args)
 }
@@ -60,6 +66,7 @@ type app struct {
 	env            bench.Env
 	stdout, stderr io.Writer
 	tty            bool // stderr is a terminal: a progress bar may be drawn
+	width          int  // the terminal's columns, or 0 if unknown
 }
 
 // usageError is a bad command line: reported in one line, exit 2.

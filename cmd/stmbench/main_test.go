@@ -324,6 +324,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"tour", "-workloads", "bank,nope"}, `unknown workload "nope"`},
 		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"list", "x"}, `unexpected argument "x"`},
+		{[]string{"run", "-ops", "100", "-duration", "1s"}, "-ops and -duration are exclusive"},
+		{[]string{"run", "-seed", "-1"}, "a seed is an integer from 0 to 9007199254740991"},
+		{[]string{"run", "-seed", "9007199254740992"}, "a seed is an integer from 0 to 9007199254740991"},
+		{[]string{"tour", "-seed", "-1"}, "a seed is an integer from 0 to 9007199254740991"},
+		{[]string{"tour", "-count", "0"}, "-count 0: must be positive"},
+		{[]string{"run", "-o", "/nonexistent/dir/r.csv"}, "-o: open /nonexistent/dir/r.csv"},
+		{[]string{"run", "-plot", "/nonexistent/dir/r.svg"}, "-plot: open /nonexistent/dir/r.svg"},
 	} {
 		code, stdout, stderr := testApp(bench.Default(), tc.args...)
 		if code != exitUsage {
@@ -346,7 +353,7 @@ func TestHelpShowsEveryFlagWithDefault(t *testing.T) {
 	for _, want := range []string{
 		"-workload string", `(default "bank")`, "-engines string", `(default "all")`,
 		"-goroutines value", `(default 1,2,4,8)`, "-duration duration", "(default 1s)",
-		"-count int", "(default 5)", "-warmup duration", "(default 200ms)", "-seed uint", "(default 1)",
+		"-count int", "(default 5)", "-warmup duration", "(default 200ms)", "-seed n", "(default 1)",
 		"-format string", `(default "text")`, "-o string", "-plot string", "-q", "-ops int",
 		"-accounts value", "bank 1024", "-audit value", "bank 20", "-update value", "readmostly 10, intset-list 20",
 		"-capacity value", "-length value", "-initial value", "-range value", "-vars value", "-reads value",
@@ -362,7 +369,7 @@ func TestHelpShowsEveryFlagWithDefault(t *testing.T) {
 		}
 	}
 	_, out, _ = testApp(bench.Default(), "tour", "-h")
-	for _, want := range []string{"-duration", "(default 300ms)", "-goroutines", "-seed", "-q", "-workloads"} {
+	for _, want := range []string{"-duration", "(default 200ms)", "-count", "(default 3)", "-goroutines", "-seed", "-q", "-workloads"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tour -h lacks %q", want)
 		}

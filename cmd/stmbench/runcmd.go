@@ -113,7 +113,7 @@ type runConfig struct {
 
 var formats = []string{"text", "bench", "csv", "json"}
 
-func newRunFlags(reg *bench.Registry, c *runConfig) (*flag.FlagSet, *string, *string, *intList, map[string]*paramFlag) {
+func newRunFlags(reg *bench.Registry, c *runConfig) (*flag.FlagSet, *string, *string, *intList, *seedFlag, map[string]*paramFlag) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by exit
 	workload := fs.String("workload", "bank", "workload to run (see stmbench list)")
@@ -121,23 +121,24 @@ func newRunFlags(reg *bench.Registry, c *runConfig) (*flag.FlagSet, *string, *st
 	g := &intList{1, 2, 4, 8}
 	fs.Var(g, "goroutines", "comma-separated worker goroutine counts to sweep")
 	fs.DurationVar(&c.opt.Duration, "duration", time.Second, "measured time per repetition")
-	fs.IntVar(&c.opt.Ops, "ops", 0, "operations per repetition instead of -duration (0: use -duration)")
+	fs.IntVar(&c.opt.Ops, "ops", 0, "operations per repetition instead of -duration (0: use -duration; not with -duration)")
 	fs.DurationVar(&c.opt.Warmup, "warmup", 200*time.Millisecond, "unmeasured warm-up before each repetition")
 	fs.IntVar(&c.opt.Count, "count", 5, "repetitions per point (the median is reported)")
-	fs.Uint64Var(&c.opt.Seed, "seed", 1, "seed of the workers' random streams")
+	seed := &seedFlag{v: 1}
+	fs.Var(seed, "seed", "seed of the workers' random streams, "+seedUsage)
 	fs.StringVar(&c.format, "format", "text", "output format: "+strings.Join(formats, ", "))
 	fs.StringVar(&c.out, "o", "", "write results to this file instead of stdout")
 	fs.StringVar(&c.plot, "plot", "", "also draw throughput and aborts vs goroutines to this .svg or .png file")
 	fs.BoolVar(&c.quiet, "q", false, "no progress bar")
 	params := addParamFlags(fs, reg)
-	return fs, workload, engines, g, params
+	return fs, workload, engines, g, seed, params
 }
 
 // parseRun parses and checks the "run" flags; every problem is a
 // usageError naming the bad value.
 func (a *app) parseRun(args []string) (*runConfig, error) {
 	c := &runConfig{}
-	fs, workload, engines, g, params := newRunFlags(a.reg, c)
+	fs, workload, engines, g, seed, params := newRunFlags(a.reg, c)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(a.stdout, "usage: stmbench run [flags]\n\nSweeps goroutine counts for one workload and several engines, checking the\nworkload's invariant after every repetition.\n\nFlags:\n")
@@ -149,6 +150,12 @@ func (a *app) parseRun(args []string) (*runConfig, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	c.opt.Seed = seed.v
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["ops"] && set["duration"] {
+		return nil, usagef("-ops and -duration are exclusive: give one")
 	}
 	w, ok := a.reg.Workload(*workload)
 	if !ok {
@@ -209,6 +216,16 @@ func (a *app) parseRun(args []string) (*runConfig, error) {
 	if err := w.CheckRun(c.engines, &c.opt); err != nil {
 		return nil, usagef("%v", err)
 	}
+	// Last, once the command line is known to be good: a bad output path
+	// is found now, not after the measurement it would lose.
+	for _, out := range []struct{ flag, path string }{{"-o", c.out}, {"-plot", c.plot}} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkWritable(out.path); err != nil {
+			return nil, usagef("%s: %v", out.flag, err)
+		}
+	}
 	return c, nil
 }
 
@@ -249,6 +266,7 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 	if err := a.emit(c, res); err != nil {
 		return err
 	}
+	warnNoOps(a.stderr, "stmbench run", res.Points)
 	var inv *bench.InvariantError
 	if errors.As(runErr, &inv) {
 		fmt.Fprintf(a.stderr, "stmbench run: %v\nseed: %d\nreproduce: %s\n", inv, inv.Seed, reproduce(res, inv))

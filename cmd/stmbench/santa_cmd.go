@@ -21,6 +21,9 @@ const (
 	santaExitFail     = 1 // a property failed
 	santaExitUsage    = 2 // bad flags, arguments or trace file
 	santaExitWatchdog = 3 // the run stalled and the watchdog stopped it
+	// santaExitInterrupted is the shell's code for death by SIGINT: the
+	// run was interrupted, and what finished was printed.
+	santaExitInterrupted = 130
 )
 
 // santaFlagOf maps a santa.Config field to the flag that sets it, so the
@@ -46,21 +49,22 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		variants = append(variants, string(v))
 	}
 	var (
-		rounds   = fs.Int("rounds", santa.DefaultRounds, "Santa's `sessions` (reindeer trips and elf consultations)")
-		reindeer = fs.Int("reindeer", santa.DefaultReindeer, "`number` of reindeer (all of them go on every trip)")
-		elves    = fs.Int("elves", santa.DefaultElves, "`number` of elves")
+		rounds   = fs.Int("rounds", santa.DefaultRounds, "Santa's sessions: reindeer trips and elf consultations")
+		reindeer = fs.Int("reindeer", santa.DefaultReindeer, "number of reindeer (all of them go on every trip)")
+		elves    = fs.Int("elves", santa.DefaultElves, "number of elves")
 		group    = fs.Int("group", santa.DefaultGroupSize, "elves per consultation")
-		seed     = fs.Int64("seed", 0, "seed for the helpers' delays (default: from the clock, printed)")
+		seed     = &seedFlag{}
 		variant  = fs.String("variant", string(santa.VariantSTM), "implementation: "+strings.Join(variants, " | "))
 		trace    = fs.String("trace", "", "write the trace as JSON Lines to `FILE` (re-check it with: stmbench santa check FILE)")
 		timeline = fs.Bool("timeline", false, "print one line per session")
-		watchdog = fs.Duration("watchdog", santa.DefaultWatchdog, "stop and report a stall when no session finishes for this `long`")
+		watchdog = fs.Duration("watchdog", santa.DefaultWatchdog, "stop and report a stall when no session finishes for this long")
 	)
+	fs.Var(seed, "seed", "seed for the helpers' delays, "+seedUsage+" (default: from the clock, printed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "usage: stmbench santa [flags]\n       stmbench santa check FILE.jsonl\n\n"+
 				"Runs the Santa Claus problem, checks properties S1-S9 on the trace and prints PASS/FAIL per property.\n"+
-				"Exit status: 0 all passed, 1 a property failed, 2 usage error, 3 watchdog.\n\nflags:\n")
+				"Exit status: 0 all passed, 1 a property failed (or the trace could not be written), 2 usage error, 3 watchdog,\n130 interrupted (what finished is printed).\n\nflags:\n")
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return santaExitPass
@@ -70,10 +74,9 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() > 0 {
 		return santaUsage(stderr, "unexpected argument %q", fs.Arg(0))
 	}
-	seedSet := false
-	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	seedSet := seed.set
 	if !seedSet {
-		*seed = time.Now().UnixNano() % 1_000_000_000
+		seed.v = clockSeed()
 	}
 	// Zero means "default" to santa.Config; on the command line it is a
 	// mistake, so catch it here.
@@ -90,10 +93,17 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	cfg := santa.Config{
 		Reindeer: *reindeer, Elves: *elves, GroupSize: *group, Rounds: *rounds,
-		Seed: *seed, Variant: santa.Variant(*variant), Watchdog: *watchdog,
+		Seed: int64(seed.v), Variant: santa.Variant(*variant), Watchdog: *watchdog,
+	}
+	if *trace != "" {
+		// Now, not after the run whose trace it would lose.
+		if err := checkWritable(*trace); err != nil {
+			return santaUsage(stderr, "-trace: %v", err)
+		}
 	}
 	rep, err := santa.RunContext(ctx, cfg)
 	var ce *santa.ConfigError
+	interrupted := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	switch {
 	case errors.As(err, &ce):
 		name := santaFlagOf[ce.Field]
@@ -101,9 +111,9 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			name = ce.Field
 		}
 		return santaUsage(stderr, "%s %v: %s", name, ce.Value, ce.Reason)
-	case err != nil:
+	case err != nil && !interrupted:
 		fmt.Fprintf(stderr, "stmbench santa: %v\n", err)
-		return santaExitUsage
+		return santaExitFail
 	}
 	cfg = rep.Config
 	fmt.Fprintf(stdout, "santa: variant=%s reindeer=%d elves=%d group=%d rounds=%d seed=%d watchdog=%v\n",
@@ -124,6 +134,10 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "sessions: %d (reindeer %d, elves %d) in %v, %.0f sessions/s, %d events\n",
 		len(res.Sessions), nr, len(res.Sessions)-nr, rep.Elapsed.Round(time.Microsecond),
 		float64(len(res.Sessions))/rep.Elapsed.Seconds(), len(rep.Trace.Events))
+	if interrupted {
+		fmt.Fprintf(stdout, "PARTIAL RESULTS: interrupted after %d of %d sessions; the checks below cover the trace so far (S9 progress cannot pass)\n",
+			len(res.Sessions), cfg.Rounds)
+	}
 	if *timeline {
 		santaTimeline(stdout, res, cfg.Reindeer)
 	}
@@ -138,9 +152,13 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *trace != "" {
 		if err := santaWriteTrace(*trace, rep.Trace); err != nil {
 			fmt.Fprintf(stderr, "stmbench santa: -trace %s: %v\n", *trace, err)
-			return santaExitUsage
+			return santaExitFail
 		}
 		fmt.Fprintf(stdout, "trace: %s (%d events)\n", *trace, len(rep.Trace.Events))
+	}
+	if interrupted {
+		code = santaExitInterrupted
+		fmt.Fprintln(stderr, "stmbench santa: interrupted; the results above are partial")
 	}
 	santaResultLine(stdout, code)
 	return code
@@ -202,7 +220,7 @@ func santaVerdict(w io.Writer, res santa.Result) int {
 }
 
 func santaResultLine(w io.Writer, code int) {
-	verdict := map[int]string{santaExitPass: "PASS", santaExitFail: "FAIL", santaExitWatchdog: "STALLED (watchdog)"}[code]
+	verdict := map[int]string{santaExitPass: "PASS", santaExitFail: "FAIL", santaExitWatchdog: "STALLED (watchdog)", santaExitInterrupted: "INTERRUPTED"}[code]
 	fmt.Fprintf(w, "result: %s (exit %d)\n", verdict, code)
 }
 

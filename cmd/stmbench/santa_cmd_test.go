@@ -88,6 +88,9 @@ func TestSantaCommandUsageErrors(t *testing.T) {
 		{[]string{"-watchdog", "0s"}, "-watchdog"},
 		{[]string{"-frobnicate"}, "-frobnicate"},
 		{[]string{"extra"}, `"extra"`},
+		{[]string{"-seed", "-1"}, "a seed is an integer from 0 to 9007199254740991"},
+		{[]string{"-trace", "/nonexistent/dir/t.jsonl"}, "-trace: open /nonexistent/dir/t.jsonl"},
+		{[]string{"-trace", os.TempDir()}, "-trace: open " + os.TempDir()},
 		{[]string{"check"}, "exactly one FILE"},
 		{[]string{"check", "/nonexistent/t.jsonl"}, "/nonexistent/t.jsonl"},
 		{[]string{"check", bad}, `line 2: unknown event "dance"`},
@@ -101,8 +104,13 @@ func TestSantaCommandUsageErrors(t *testing.T) {
 
 func TestSantaCommandHelp(t *testing.T) {
 	code, out, _ := runSanta(t, "-h")
-	if code != santaExitPass || !strings.Contains(out, "-rounds sessions") || !strings.Contains(out, "(default 50)") ||
-		!strings.Contains(out, "random-choice") {
+	if code != santaExitPass || !strings.Contains(out, "(default 50)") || !strings.Contains(out, "random-choice") {
 		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	// Each flag's placeholder says what kind of value it takes.
+	for _, want := range []string{"-rounds int", "-reindeer int", "-elves int", "-watchdog duration", "-seed n", "-trace FILE"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("-h lacks %q:\n%s", want, out)
+		}
 	}
 }

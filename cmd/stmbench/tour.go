@@ -27,6 +27,7 @@ type tourCell struct {
 
 type tourConfig struct {
 	duration, warmup time.Duration
+	count            int
 	goroutines       int
 	seed             uint64
 	quiet            bool
@@ -34,14 +35,20 @@ type tourConfig struct {
 	demos            bool
 }
 
+// demoEstimate is about how long a demo's tour run takes, for the
+// progress bar's estimate (both take well under a second on 2 cores).
+const demoEstimate = 500 * time.Millisecond
+
 func (a *app) parseTour(args []string) (*tourConfig, error) {
 	c := &tourConfig{}
 	fs := flag.NewFlagSet("tour", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.DurationVar(&c.duration, "duration", 300*time.Millisecond, "measured time per engine and workload")
-	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured warm-up before each measurement")
+	fs.DurationVar(&c.duration, "duration", 200*time.Millisecond, "measured time per engine, workload and round")
+	fs.DurationVar(&c.warmup, "warmup", 50*time.Millisecond, "unmeasured warm-up before each measurement")
+	fs.IntVar(&c.count, "count", 3, "rounds: each runs every engine of a workload once, in turn; the median is reported")
 	fs.IntVar(&c.goroutines, "goroutines", max(2, a.env.GOMAXPROCS), "worker goroutines for every workload")
-	fs.Uint64Var(&c.seed, "seed", 1, "seed of the workers' random streams")
+	seed := &seedFlag{v: 1}
+	fs.Var(seed, "seed", "seed of the workers' random streams, "+seedUsage)
 	fs.BoolVar(&c.quiet, "q", false, "no progress bar")
 	only := fs.String("workloads", "all", "comma-separated workloads to include, or all")
 	fs.BoolVar(&c.demos, "demos", true, "include the registered demos")
@@ -57,11 +64,14 @@ func (a *app) parseTour(args []string) (*tourConfig, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q", fs.Arg(0))
 	}
+	c.seed = seed.v
 	switch {
 	case c.duration <= 0:
 		return nil, usagef("-duration %v: must be positive", c.duration)
 	case c.warmup < 0:
 		return nil, usagef("-warmup %v: must not be negative", c.warmup)
+	case c.count <= 0:
+		return nil, usagef("-count %d: must be positive", c.count)
 	case c.goroutines <= 0:
 		return nil, usagef("-goroutines %d: must be positive", c.goroutines)
 	}
@@ -74,6 +84,21 @@ func (a *app) parseTour(args []string) (*tourConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// tourParams names the parameters whose tour value differs from the
+// default that "run" uses, so that nobody compares a tour table with a run
+// table believing they measured the same thing.
+func tourParams(ws []*bench.Workload) string {
+	var parts []string
+	for _, w := range ws {
+		for _, p := range w.Params {
+			if p.Tour != 0 && p.Tour != p.Default {
+				parts = append(parts, fmt.Sprintf("%s -%s %d (run: %d)", w.Name, p.Name, p.Tour, p.Default))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // tour runs every registered workload and demo briefly, printing each as
@@ -93,18 +118,24 @@ func (a *app) tour(ctx context.Context, args []string) error {
 	if c.demos {
 		demos = a.reg.Demos()
 	}
-	total := len(demos)
+	// The bar counts planned milliseconds, so its estimate of the time
+	// left is the tour's, not one workload's.
+	perRep := int((c.warmup + c.duration) / time.Millisecond)
+	total := len(demos) * int(demoEstimate/time.Millisecond)
 	for _, w := range workloads {
-		total += len(w.Engines)
+		total += len(w.Engines) * c.count * perRep
 	}
 	out := &errWriter{w: a.stdout}
 	over := ""
 	if c.goroutines > a.env.GOMAXPROCS {
 		over = " (oversubscribed: more than GOMAXPROCS)"
 	}
-	fmt.Fprintf(out, "stmbench tour: %d workloads and %d demos, %d goroutines%s, %v per engine after %v warm-up, seed %d\n",
-		len(workloads), len(demos), c.goroutines, over, c.duration, c.warmup, c.seed)
+	fmt.Fprintf(out, "stmbench tour: %d workloads and %d demos, %d goroutines%s, %d rounds of %v per engine after %v warm-up, seed %d\n",
+		len(workloads), len(demos), c.goroutines, over, c.count, c.duration, c.warmup, c.seed)
 	fmt.Fprintf(out, "%s\n", envLine(a.env))
+	if tp := tourParams(workloads); tp != "" {
+		fmt.Fprintf(out, "smaller than run's defaults, for time: %s\n", tp)
+	}
 
 	bar := a.newProgress(c.quiet, total, "tour")
 	done := 0
@@ -112,46 +143,52 @@ func (a *app) tour(ctx context.Context, args []string) error {
 	var failures []string
 	partial := false
 	var ran []*bench.Workload
-run:
 	for _, w := range workloads {
+		base, engines := done, w.EngineNames()
+		bar.set(done, fmt.Sprintf("%s %s 1/%d", w.Name, engines[0], c.count))
+		res, err := a.reg.Run(ctx, w.Name, engines, bench.Options{
+			Goroutines: []int{c.goroutines}, Duration: c.duration, Warmup: c.warmup,
+			Count: c.count, Seed: c.seed, Tour: true, Interleave: true,
+			Progress: func(p bench.Progress) {
+				next := engines[p.Done%len(engines)]
+				bar.set(base+p.Done*perRep, fmt.Sprintf("%s %s %d/%d", w.Name, next, p.Done/len(engines)+1, c.count))
+			},
+		})
+		done = base + len(engines)*c.count*perRep
+		invs := bench.InvariantErrors(err)
+		if err != nil && len(invs) == 0 && ctx.Err() == nil {
+			failures = append(failures, err.Error()) // the workload could not run at all
+		}
 		cells := map[string]tourCell{}
-		var res0 *bench.Result
-		for _, e := range w.EngineNames() {
-			bar.set(done, w.Name+" "+e)
-			res, err := a.reg.Run(ctx, w.Name, []string{e}, bench.Options{
-				Goroutines: []int{c.goroutines}, Duration: c.duration, Warmup: c.warmup,
-				Count: 1, Seed: c.seed, Tour: true,
-			})
-			done++
-			var inv *bench.InvariantError
-			switch {
-			case errors.As(err, &inv):
-				cells[e] = tourCell{point: lastPoint(res), err: err}
-				failures = append(failures, fmt.Sprintf("%v\n  seed: %d\n  reproduce: %s", inv, inv.Seed, reproduce(res, inv)))
-			case err != nil && ctx.Err() != nil:
-				partial = true
-				break run
-			case err != nil:
-				cells[e] = tourCell{err: err}
-				failures = append(failures, err.Error())
-			default:
-				cells[e] = tourCell{point: lastPoint(res)}
-				res0 = res
+		if res != nil {
+			for i := range res.Points {
+				p := &res.Points[i]
+				cells[p.Engine] = tourCell{point: p}
 			}
 		}
-		results[w.Name] = cells
-		ran = append(ran, w)
-		bar.finish()
-		a.printTourWorkload(out, w, res0, cells)
-		bar = a.newProgress(c.quiet, total, "tour")
-		bar.set(done, "")
+		for _, inv := range invs {
+			cells[inv.Engine] = tourCell{point: cells[inv.Engine].point, err: inv}
+			failures = append(failures, fmt.Sprintf("%v\n  seed: %d\n  reproduce: %s", inv, inv.Seed, reproduce(res, inv)))
+		}
+		if ctx.Err() != nil {
+			partial = true
+		}
+		if len(cells) > 0 || !partial {
+			results[w.Name] = cells
+			ran = append(ran, w)
+			bar.clear()
+			a.printTourWorkload(out, w, res, cells)
+		}
+		if partial {
+			break
+		}
 	}
 	var reports []demoResult
 	if !partial {
 		for _, d := range demos {
-			bar.set(done, d.Name)
+			bar.set(done, "demo "+d.Name)
 			rep, err := d.Run(ctx, c.seed)
-			done++
+			done += int(demoEstimate / time.Millisecond)
 			if err != nil && ctx.Err() != nil {
 				partial = true
 				break
@@ -173,6 +210,15 @@ run:
 	if out.err != nil {
 		return out.err
 	}
+	var pts []bench.Point
+	for _, cells := range results {
+		for _, cell := range cells {
+			if cell.point != nil {
+				pts = append(pts, *cell.point)
+			}
+		}
+	}
+	warnNoOps(a.stderr, "stmbench tour", pts)
 	if len(failures) > 0 {
 		for _, f := range failures {
 			fmt.Fprintf(a.stderr, "stmbench tour: %s\n", f)
@@ -191,13 +237,6 @@ type demoResult struct {
 	err  error
 }
 
-func lastPoint(res *bench.Result) *bench.Point {
-	if res == nil || len(res.Points) == 0 {
-		return nil
-	}
-	return &res.Points[len(res.Points)-1]
-}
-
 func (a *app) printTourWorkload(out io.Writer, w *bench.Workload, res *bench.Result, cells map[string]tourCell) {
 	params := ""
 	if res != nil && len(res.Params) > 0 {
@@ -209,23 +248,27 @@ func (a *app) printTourWorkload(out io.Writer, w *bench.Workload, res *bench.Res
 	for _, e := range w.EngineNames() {
 		width = max(width, len(e))
 	}
+	unstable, noOps := false, false
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  %-*s\ttx/s\tvs mutex\taborts/tx\tp99\tallocs/op\tcheck\t\n", width, "engine")
+	fmt.Fprintf(tw, "  %-*s\ttx/s\t±\tvs mutex\taborts/tx\tp99\tallocs/op\tcheck\t\n", width, "engine")
 	for _, e := range w.EngineNames() {
 		cell := cells[e]
 		p := cell.point
 		// Padding the name makes the right-aligned column read left-aligned.
 		name := fmt.Sprintf("%-*s", width, e)
 		if p == nil {
-			fmt.Fprintf(tw, "  %s\t-\t-\t-\t-\t-\tFAIL\t\n", name)
+			check := "FAIL"
+			if cell.err == nil {
+				check = "-" // interrupted before it ran
+			}
+			fmt.Fprintf(tw, "  %s\t-\t-\t-\t-\t-\t-\t%s\t\n", name, check)
 			continue
 		}
-		check := "ok"
-		if cell.err != nil {
-			check = "FAIL"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, si(p.TxPerSec.Median), ratioText(p, base),
-			perTx(p, p.Counters.Aborts), dur(p.P99NS), sig3(p.AllocsPerOp), check)
+		r := cellRatio(p, base)
+		unstable = unstable || r.unstable
+		noOps = noOps || (p.Ops == 0 && cell.err == nil)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, si(p.TxPerSec.Median), halfRange(p.TxPerSec), r.text(),
+			perTx(p, p.Counters.Aborts), dur(p.P99NS), sig3(p.AllocsPerOp), checkText(p, cell.err != nil))
 	}
 	tw.Flush()
 	// Per-role throughput is the point of some workloads (does the long
@@ -239,21 +282,69 @@ func (a *app) printTourWorkload(out io.Writer, w *bench.Workload, res *bench.Res
 			fmt.Fprintf(out, "  %-*s  %s\n", width, e, strings.Join(parts, ", "))
 		}
 	}
-}
-
-// baseline is the global mutex's throughput on a workload, or 0.
-func baseline(cells map[string]tourCell) float64 {
-	if c, ok := cells[bench.Mutex]; ok && c.point != nil && c.err == nil {
-		return c.point.TxPerSec.Median
+	if unstable {
+		fmt.Fprintf(out, "  %s\n", unstableNote)
 	}
-	return 0
+	if noOps {
+		fmt.Fprintf(out, "  %s\n", noOpsNote)
+	}
 }
 
-func ratioText(p *bench.Point, base float64) string {
-	if base <= 0 {
+// unstableNote explains the mark of a ratio that the rounds disagree on.
+const unstableNote = "~ unstable: the rounds disagree by more than 2× (min to max); trust the order of magnitude only"
+
+// baseline is the global mutex's point on a workload, or nil.
+func baseline(cells map[string]tourCell) *bench.Point {
+	if c, ok := cells[bench.Mutex]; ok && c.point != nil && c.err == nil && c.point.Ops > 0 {
+		return c.point
+	}
+	return nil
+}
+
+// ratio is an engine's throughput relative to the baseline's: the
+// median over the rounds of the two measured side by side in each round.
+type ratio struct {
+	median   float64
+	unstable bool // the rounds' ratios (or tx/s, without a baseline) span more than 2×
+	none     bool // no baseline
+}
+
+// cellRatio pairs the engine's repetitions with the baseline's of the
+// same round (the tour interleaves engines, so round i of both ran
+// minutes apart at most, seconds usually): a drift in the machine's load
+// moves both, and their ratio stays put where a ratio of medians would not.
+func cellRatio(p, base *bench.Point) ratio {
+	if base == nil {
+		tx := p.TxPerSec
+		return ratio{none: true, unstable: tx.Max > 2*tx.Min}
+	}
+	var rs []float64
+	for i := range min(len(p.Reps), len(base.Reps)) {
+		if b := base.Reps[i].TxPerSec; b > 0 {
+			rs = append(rs, p.Reps[i].TxPerSec/b)
+		}
+	}
+	if len(rs) == 0 {
+		return ratio{none: true}
+	}
+	slices.Sort(rs)
+	med := rs[len(rs)/2]
+	if len(rs)%2 == 0 {
+		med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+	}
+	return ratio{median: med, unstable: rs[len(rs)-1] > 2*rs[0]}
+}
+
+// text is the ratio as the tables print it: "0.74×", "~0.74×" when
+// unstable, "-" without a baseline.
+func (r ratio) text() string {
+	if r.none {
 		return "-"
 	}
-	return ratioFmt(p.TxPerSec.Median / base)
+	if r.unstable {
+		return "~" + ratioFmt(r.median)
+	}
+	return ratioFmt(r.median)
 }
 
 func ratioFmt(r float64) string {
@@ -341,7 +432,7 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 	if partial {
 		fmt.Fprintln(out, "\nPARTIAL RESULTS: interrupted; the summary covers what finished")
 	}
-	fmt.Fprintf(out, "\nsummary: throughput relative to one global sync.Mutex, %d goroutines (higher is better); ok = invariant held\n", c.goroutines)
+	fmt.Fprintf(out, "\nsummary: throughput relative to one global sync.Mutex, median of %d rounds, %d goroutines (higher is better); ok = invariant held\n", c.count, c.goroutines)
 	engines, only := summaryEngines(ws)
 	// A failure is never left out of the summary, whatever its engine.
 	only = slices.DeleteFunc(only, func(e string) bool {
@@ -353,6 +444,7 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 		}
 		return false
 	})
+	unstable, noOps := false, false
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\t%s\n", strings.Join(engines, "\t"))
 	for _, w := range ws {
@@ -366,10 +458,20 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 				row = append(row, "-")
 			case cell.err != nil || cell.point == nil:
 				row = append(row, "FAIL")
-			case base > 0:
-				row = append(row, ratioText(cell.point, base)+" ok")
+			case cell.point.Ops == 0:
+				row = append(row, "no ops")
+				noOps = true
 			default:
-				row = append(row, si(cell.point.TxPerSec.Median)+"/s ok")
+				r := cellRatio(cell.point, base)
+				unstable = unstable || r.unstable
+				v := r.text()
+				if r.none {
+					v = si(cell.point.TxPerSec.Median) + "/s"
+					if r.unstable {
+						v = "~" + v
+					}
+				}
+				row = append(row, v+" ok")
 			}
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
@@ -377,6 +479,12 @@ func (a *app) printSummary(out io.Writer, c *tourConfig, ws []*bench.Workload, r
 	tw.Flush()
 	if len(only) > 0 {
 		fmt.Fprintf(out, "(engines of a single workload, in its table above: %s)\n", strings.Join(only, ", "))
+	}
+	if unstable {
+		fmt.Fprintln(out, unstableNote)
+	}
+	if noOps {
+		fmt.Fprintln(out, noOpsNote)
 	}
 	if failures == 0 {
 		fmt.Fprintln(out, "\nevery invariant held.")
