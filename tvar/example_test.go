@@ -37,7 +37,9 @@ func ExampleQueue_move() {
 		return nil
 	})
 	stm.Atomically(func(tx *stm.Tx) error {
-		fmt.Println(inbox.Drain(tx), done.Drain(tx))
+		left, moved := inbox.Drain(tx), done.Drain(tx)
+		// Print once, after the commit: the body may run more than once.
+		tx.AfterCommit(func() { fmt.Println(left, moved) })
 		return nil
 	})
 	// Output: [task-2] [task-1]
@@ -146,7 +148,9 @@ func ExampleMap() {
 			total += v
 		}
 		carol, _ := balances.Get(tx, "carol")
-		fmt.Println(balances.Len(tx), total, carol)
+		n := balances.Len(tx)
+		// Print once, after the commit: the body may run more than once.
+		tx.AfterCommit(func() { fmt.Println(n, total, carol) })
 		return nil
 	})
 	// Output: 2 100 30
