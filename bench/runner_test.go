@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +134,31 @@ func TestSeedsFitInJSONNumbers(t *testing.T) {
 	_, err = Default().Run(context.Background(), "counter", []string{Mutex}, Options{Goroutines: []int{1}, Ops: 10, Count: 1, Seed: MaxSeed + 1})
 	if err == nil || !strings.Contains(err.Error(), "2^53-1") {
 		t.Errorf("seed 2^53: Run returned %v, want a refusal", err)
+	}
+}
+
+// BenchmarkNothing measures nothing: TestCPUNameMatchesGoTest runs it to
+// make the test binary print its "cpu:" line.
+func BenchmarkNothing(b *testing.B) {
+	for b.Loop() {
+	}
+}
+
+// Env names the CPU exactly as go test's "cpu:" line does, so results from
+// stmbench and from go test -bench can be put side by side.
+func TestCPUNameMatchesGoTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the test binary")
+	}
+	out, err := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^BenchmarkNothing$", "-test.benchtime=1x").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^cpu: (.*)$`).FindSubmatch(out)
+	if m == nil {
+		t.Skipf("go test prints no cpu line here:\n%s", out)
+	}
+	if got, want := CurrentEnv().CPU, strings.TrimSpace(string(m[1])); got != want {
+		t.Errorf("Env.CPU is %q, go test says %q", got, want)
 	}
 }
