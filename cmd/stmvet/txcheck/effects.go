@@ -3,10 +3,8 @@ package txcheck
 import (
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/token"
 	"go/types"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -60,7 +58,7 @@ func chain(fn *types.Func, rest string) string {
 // goroutine behind every allocation (mallocgc starts the collector's
 // workers) and a lock behind most caches.
 func (c *checker) summarize(files []*ast.File) {
-	if isStd(c.pass, files) {
+	if isStd(c.pass) {
 		return
 	}
 	var order []*types.Func // deterministic iteration
@@ -333,16 +331,12 @@ func effectMessage(kind callKind, fn *types.Func, chain string) string {
 }
 
 // isStd reports whether the package is part of the standard library: its
-// path starts without a domain and its files lie in GOROOT. (The path alone
-// would also match a module called, say, "myapp".)
-func isStd(pass *analysis.Pass, files []*ast.File) bool {
+// path starts without a domain and it belongs to no module (drivers give
+// std packages no module, or an empty one, or "std").
+// A module called, say, "myapp" has a path without a domain too, but a
+// module; in a driver that gives no module information it counts as
+// standard, which only loses its facts.
+func isStd(pass *analysis.Pass) bool {
 	first, _, _ := strings.Cut(pass.Pkg.Path(), "/")
-	if strings.Contains(first, ".") {
-		return false
-	}
-	if len(files) == 0 || build.Default.GOROOT == "" {
-		return true
-	}
-	src := filepath.Join(build.Default.GOROOT, "src") + string(filepath.Separator)
-	return strings.HasPrefix(pass.Fset.File(files[0].Pos()).Name(), src)
+	return !strings.Contains(first, ".") && (pass.Module == nil || pass.Module.Path == "" || pass.Module.Path == "std")
 }
