@@ -196,12 +196,33 @@ func RunContext(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
-	if cfg.Stall == 0 {
-		cfg.Stall = DefaultStall
-	}
 	b, err := New(cfg.Mode, Options{Accounts: cfg.Accounts, Initial: cfg.Initial, Overdraft: cfg.Overdraft})
 	if err != nil {
 		return Report{}, err
+	}
+	return runBank(ctx, cfg, b)
+}
+
+// RunBank is RunContext on a bank built elsewhere, such as a bank on
+// another store (package gostm.dev/dstm/etcdbank keeps its accounts in
+// etcd): cfg.Mode is ignored and reported as b.Mode(), and b must hold
+// cfg.Accounts accounts of cfg.Initial each. RunBank closes b.
+func RunBank(ctx context.Context, cfg Config, b Bank) (Report, error) {
+	cfg.Mode = STM // any valid mode: Validate checks the other fields
+	if err := cfg.Validate(); err != nil {
+		return Report{}, err
+	}
+	if b.Accounts() != cfg.Accounts {
+		return Report{}, &ConfigError{"Accounts", cfg.Accounts, fmt.Sprintf("the bank given has %d accounts", b.Accounts())}
+	}
+	cfg.Mode = b.Mode()
+	return runBank(ctx, cfg, b)
+}
+
+// runBank runs a validated cfg on b.
+func runBank(ctx context.Context, cfg Config, b Bank) (Report, error) {
+	if cfg.Stall == 0 {
+		cfg.Stall = DefaultStall
 	}
 	r := &run{cfg: cfg, bank: b, expect: cfg.Initial * int64(cfg.Accounts)}
 	r.stmBank, _ = b.(*STMBank)
