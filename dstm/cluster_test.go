@@ -140,7 +140,9 @@ func TestLeaderFailover(t *testing.T) {
 	// the old leader is down.
 	gate := NewVar("fo/gate", 0)
 	waiterDone := make(chan error, 1)
-	go func() { waiterDone <- Atomically(ctx, c, func(tx *Tx) error { tx.Check(gate.Get(tx) > 0); return nil }) }()
+	go func() {
+		waiterDone <- Atomically(ctx, c, func(tx *Tx) error { tx.Check(gate.Get(tx) > 0); return nil })
+	}()
 
 	var stop atomic.Bool
 	told := make([]int, workers) // commits each worker was told about
@@ -172,7 +174,7 @@ func TestLeaderFailover(t *testing.T) {
 		})
 	}
 
-	time.Sleep(phase) // transfers run on the healthy cluster
+	time.Sleep(phase)            // transfers run on the healthy cluster
 	for c.Stats().Retries == 0 { // the waiter must be blocked before the failover
 		time.Sleep(time.Millisecond)
 	}
