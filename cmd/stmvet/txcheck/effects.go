@@ -320,8 +320,8 @@ func effectMessage(kind callKind, fn *types.Func, chain string) string {
 	name := funcName(fn)
 	switch kind {
 	case kindTx:
-		return fmt.Sprintf("%s runs outside this transaction (%s → %s): "+
-			"a body must not start transactions or use Load/Store; pass tx to it and use Get/Set", name, name, chain)
+		return fmt.Sprintf("%s uses Vars outside this transaction (%s → %s): "+
+			"a body must not start transactions or call Load/Store, even through other functions; pass tx to it and use Get/Set", name, name, chain)
 	case kindSync:
 		return fmt.Sprintf("%s uses a lock or other sync primitive (%s → %s) inside a transaction body, which may run several times and is rolled back by aborting: "+
 			"make the state it guards a Var, or call it in tx.AfterCommit", name, name, chain)

@@ -101,7 +101,7 @@ func nested(ctx context.Context) {
 		_ = stm.Eval(func(tx *stm.Tx) int { return 1 })                       // want `stm.Eval inside a transaction body`
 		_ = counter.Load()                                                    // want `Var.Load inside a transaction body reads outside the transaction.*use Get\(tx\)`
 		counter.Store(1)                                                      // want `Var.Store inside a transaction body commits on its own.*use Set\(tx, x\)`
-		bump()                                                                // want `bodies.bump runs outside this transaction \(bodies.bump → bodies.add → stm.Var.Store\)`
+		bump()                                                                // want `bodies.bump uses Vars outside this transaction \(bodies.bump → bodies.add → stm.Var.Store\)`
 		return nil
 	})
 }
