@@ -7,19 +7,13 @@ import (
 	"time"
 
 	"gostm.dev/bank"
-	"gostm.dev/dstm"
+	"gostm.dev/dstm/internal/dstmtest"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func TestBothBanksOnEmbeddedEtcd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e, err := dstm.StartEmbedded(ctx, dstm.EmbedConfig{NoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, ctx := dstmtest.Embedded(t)
 	cfg := bank.Config{Accounts: 64, Workers: 4, Ops: 300, AuditPercent: 20, Initial: 100, MaxAmount: 30, Seed: 1, Stall: 30 * time.Second}
 	for _, mode := range []bank.Mode{ModeDSTM, ModeEtcdSTM} {
 		res, err := Run(ctx, e.Client(), mode, cfg, e.Options()...)

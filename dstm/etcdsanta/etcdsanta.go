@@ -60,7 +60,6 @@ type run struct {
 	groups   map[string]*dstm.Var[groupState]
 	sizes    map[string]int
 	logs     [][]santa.Event // one per actor, appended only by its goroutine
-	progress chan struct{}
 	sessions atomic.Int64
 }
 
@@ -106,9 +105,8 @@ func Run(ctx context.Context, c *dstm.Client, cfg santa.Config) (santa.Report, e
 			santa.KindReindeer: dstm.NewVar(Prefix+"group/"+santa.KindReindeer, groupState{Gen: 1}),
 			santa.KindElves:    dstm.NewVar(Prefix+"group/"+santa.KindElves, groupState{Gen: 1}),
 		},
-		sizes:    map[string]int{santa.KindReindeer: cfg.Reindeer, santa.KindElves: cfg.GroupSize},
-		logs:     make([][]santa.Event, 1+cfg.Reindeer+cfg.Elves),
-		progress: make(chan struct{}, 1),
+		sizes: map[string]int{santa.KindReindeer: cfg.Reindeer, santa.KindElves: cfg.GroupSize},
+		logs:  make([][]santa.Event, 1+cfg.Reindeer+cfg.Elves),
 	}
 	inner, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -313,10 +311,6 @@ func (r *run) santa(ctx context.Context) error {
 			}
 		}
 		r.sessions.Add(1)
-		select {
-		case r.progress <- struct{}{}:
-		default:
-		}
 	}
 	return nil
 }
@@ -330,21 +324,24 @@ func ignoreEnd(ctx context.Context, err error) error {
 	return err
 }
 
-// watch waits for Santa to finish, resetting the watchdog whenever a
-// session ends, and reports whether it fired.
+// watch waits for Santa to finish and reports whether the watchdog fired:
+// no session finished for cfg.Watchdog.
 func (r *run) watch(ctx context.Context, done <-chan struct{}) bool {
-	t := time.NewTimer(r.cfg.Watchdog)
-	defer t.Stop()
+	tick := time.NewTicker(r.cfg.Watchdog / 20)
+	defer tick.Stop()
+	last, since := r.sessions.Load(), time.Now()
 	for {
 		select {
 		case <-done:
 			return false
 		case <-ctx.Done():
 			return false
-		case <-r.progress:
-			t.Reset(r.cfg.Watchdog)
-		case <-t.C:
-			return true
+		case now := <-tick.C:
+			if n := r.sessions.Load(); n != last {
+				last, since = n, now
+			} else if now.Sub(since) >= r.cfg.Watchdog {
+				return true
+			}
 		}
 	}
 }

@@ -1,22 +1,15 @@
 package etcdsanta
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"gostm.dev/dstm"
+	"gostm.dev/dstm/internal/dstmtest"
 	"gostm.dev/santa"
 )
 
 func TestSantaOnEmbeddedEtcd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e, err := dstm.StartEmbedded(ctx, dstm.EmbedConfig{NoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, ctx := dstmtest.Embedded(t)
 	c := dstm.New(e.Client(), e.Options()...)
 	rep, err := Run(ctx, c, santa.Config{Rounds: 8, Seed: 1})
 	if err != nil {
