@@ -98,14 +98,19 @@ type checker struct {
 	deny    *denyList
 	effects map[*types.Func]*effects // this package's functions that are not bodies
 	ignored map[string]map[int]bool  // file name -> lines silenced by //stmvet:ignore
+	code    *bodyCode
+	// closures holds the effects of function literals called through
+	// local variables, computed when first needed.
+	closures map[*ast.FuncLit]*effects
 }
 
 func run(pass *analysis.Pass) (any, error) {
 	c := &checker{
-		pass:    pass,
-		deny:    newDenyList(denyFlag, allowFlag),
-		effects: make(map[*types.Func]*effects),
-		ignored: make(map[string]map[int]bool),
+		pass:     pass,
+		deny:     newDenyList(denyFlag, allowFlag),
+		effects:  make(map[*types.Func]*effects),
+		ignored:  make(map[string]map[int]bool),
+		closures: make(map[*ast.FuncLit]*effects),
 	}
 	engine := pass.Pkg.Path() == stmPath || strings.HasPrefix(pass.Pkg.Path(), stmPath+"/")
 	var files []*ast.File
@@ -119,7 +124,7 @@ func run(pass *analysis.Pass) (any, error) {
 		c.collectIgnores(f)
 	}
 	c.summarize(files)
-	code := newBodyCode(pass.TypesInfo, files)
+	c.code = newBodyCode(pass.TypesInfo, files)
 	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -134,7 +139,7 @@ func run(pass *analysis.Pass) (any, error) {
 			}
 			return true
 		})
-		c.checkIgnoredErrors(f, code)
+		c.checkIgnoredErrors(f)
 	}
 	return nil, nil
 }
@@ -312,9 +317,9 @@ func funcName(fn *types.Func) string {
 	return name
 }
 
-// bodyCode finds the code of the functions an argument can be: a
-// function literal, a function declared in this package, or a local
-// variable assigned only such functions.
+// bodyCode finds the code of the functions an expression can be: a
+// function literal, a function declared in this package, or a variable
+// assigned only such functions.
 type bodyCode struct {
 	info   *types.Info
 	decls  map[*types.Func]*ast.FuncDecl
@@ -410,7 +415,7 @@ func (bc *bodyCode) onlyNil(e ast.Expr, depth int) bool {
 // whose error is dropped: as a statement, assigned to _, or in go/defer.
 //
 // A body that can only return nil (see onlyNil) has no error to ignore.
-func (c *checker) checkIgnoredErrors(f *ast.File, code *bodyCode) {
+func (c *checker) checkIgnoredErrors(f *ast.File) {
 	ast.Inspect(f, func(n ast.Node) bool {
 		var call *ast.CallExpr
 		switch n := n.(type) {
@@ -430,7 +435,7 @@ func (c *checker) checkIgnoredErrors(f *ast.File, code *bodyCode) {
 		if call == nil {
 			return true
 		}
-		if fn := c.callee(call); fn != nil && returnsTxError(fn) && !(fn.Name() == "Atomically" && code.onlyNil(call.Args[len(call.Args)-1], 0)) {
+		if fn := c.callee(call); fn != nil && returnsTxError(fn) && !(fn.Name() == "Atomically" && c.code.onlyNil(call.Args[len(call.Args)-1], 0)) {
 			c.report(call.Pos(), "the error returned by %s is ignored: it is the error the body returned (or the context's), "+
 				"and nothing was committed when it is not nil; handle it", funcName(fn))
 		}

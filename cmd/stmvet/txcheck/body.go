@@ -253,6 +253,7 @@ func (b *bodyChecker) checkCall(call *ast.CallExpr) {
 	}
 	fn := c.callee(call)
 	if fn == nil {
+		b.checkClosureCall(call)
 		return
 	}
 	if isAfterCommit(fn) {
@@ -295,14 +296,37 @@ func (b *bodyChecker) checkCall(call *ast.CallExpr) {
 		c.report(call.Pos(), "%s inside a transaction body, which may run several times and can abort at any Var access: a lock could be left held or a wait repeated; keep the guarded state in Vars, or call it in tx.AfterCommit", name)
 	case kindCall:
 		tx, io, sync := c.calleeEffects(fn)
-		switch {
-		case tx != "":
-			c.report(call.Pos(), "%s", effectMessage(kindTx, fn, tx))
-		case io != "":
-			c.report(call.Pos(), "%s", effectMessage(kindIO, fn, io))
-		case sync != "":
-			c.report(call.Pos(), "%s", effectMessage(kindSync, fn, sync))
-		}
+		b.reportEffects(call, name, tx, io, sync)
+	}
+}
+
+// reportEffects reports a call of name that leads to effects, the most
+// serious kind only.
+func (b *bodyChecker) reportEffects(call *ast.CallExpr, name, tx, io, sync string) {
+	switch {
+	case tx != "":
+		b.c.report(call.Pos(), "%s", effectMessage(kindTx, name, tx))
+	case io != "":
+		b.c.report(call.Pos(), "%s", effectMessage(kindIO, name, io))
+	case sync != "":
+		b.c.report(call.Pos(), "%s", effectMessage(kindSync, name, sync))
+	}
+}
+
+// checkClosureCall reports a call, through a variable declared outside the
+// body, of function literals that have effects. (A literal declared in
+// the body is checked as part of it.)
+func (b *bodyChecker) checkClosureCall(call *ast.CallExpr) {
+	id, ok := ast.Unparen(call.Fun).(*ast.Ident)
+	if !ok {
+		return
+	}
+	v, ok := b.c.pass.TypesInfo.Uses[id].(*types.Var)
+	if !ok || b.inside(v) {
+		return
+	}
+	if e := b.c.closureEffects(v); e != nil {
+		b.reportEffects(call, id.Name, e.tx, e.io, e.sync)
 	}
 }
 

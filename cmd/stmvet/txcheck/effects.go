@@ -1,6 +1,7 @@
 package txcheck
 
 import (
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -85,15 +86,11 @@ func (c *checker) summarize(files []*ast.File) {
 			e := c.effects[fn]
 			for _, g := range e.calls {
 				tx, io, sync := c.calleeEffects(g)
-				if e.tx == "" && tx != "" {
-					e.tx, changed = chain(g, tx), true
-				}
-				if e.io == "" && io != "" {
-					e.io, changed = chain(g, io), true
-				}
-				if e.sync == "" && sync != "" {
-					e.sync, changed = chain(g, sync), true
-				}
+				before := *e
+				e.tx = cmp.Or(e.tx, chainIf(g, tx))
+				e.io = cmp.Or(e.io, chainIf(g, io))
+				e.sync = cmp.Or(e.sync, chainIf(g, sync))
+				changed = changed || e.tx != before.tx || e.io != before.io || e.sync != before.sync
 			}
 		}
 	}
@@ -315,9 +312,49 @@ func (c *checker) classify(fn *types.Func, call *ast.CallExpr) classified {
 	return classified{kindCall, name}
 }
 
-// effectMessage says what to do about a call that leads to an effect.
-func effectMessage(kind callKind, fn *types.Func, chain string) string {
-	name := funcName(fn)
+// closureEffects returns the effects of calling the function variable v,
+// if every value assigned to it (in this package) is a function literal
+// that is not a body: its direct effects and those of what it calls.
+func (c *checker) closureEffects(v *types.Var) *effects {
+	vals := c.code.values[v]
+	if len(vals) == 0 {
+		return nil
+	}
+	all := &effects{}
+	for _, x := range vals {
+		lit, ok := ast.Unparen(x).(*ast.FuncLit)
+		if !ok || c.isBody(lit.Type) {
+			return nil
+		}
+		e := c.closures[lit]
+		if e == nil {
+			e = &effects{}
+			w := &walker{c: c, fn: lit, skip: map[ast.Node]bool{}}
+			ast.Inspect(lit.Body, func(n ast.Node) bool { return w.summaryVisit(n, e) })
+			for _, g := range e.calls {
+				tx, io, sync := c.calleeEffects(g)
+				e.tx = cmp.Or(e.tx, chainIf(g, tx))
+				e.io = cmp.Or(e.io, chainIf(g, io))
+				e.sync = cmp.Or(e.sync, chainIf(g, sync))
+			}
+			c.closures[lit] = e
+		}
+		all.tx, all.io, all.sync = cmp.Or(all.tx, e.tx), cmp.Or(all.io, e.io), cmp.Or(all.sync, e.sync)
+	}
+	return all
+}
+
+// chainIf is chain(fn, rest), or "" if rest is.
+func chainIf(fn *types.Func, rest string) string {
+	if rest == "" {
+		return ""
+	}
+	return chain(fn, rest)
+}
+
+// effectMessage says what to do about a call of name that leads to an
+// effect along chain.
+func effectMessage(kind callKind, name, chain string) string {
 	switch kind {
 	case kindTx:
 		return fmt.Sprintf("%s uses Vars outside this transaction (%s → %s): "+
@@ -332,10 +369,10 @@ func effectMessage(kind callKind, fn *types.Func, chain string) string {
 
 // isStd reports whether the package is part of the standard library: its
 // path starts without a domain and it belongs to no module (drivers give
-// std packages no module, or an empty one, or "std").
-// A module called, say, "myapp" has a path without a domain too, but a
-// module; in a driver that gives no module information it counts as
-// standard, which only loses its facts.
+// std packages no module, or an empty one, or "std"). A module called,
+// say, "myapp" has a path without a domain too, but a module; in a driver
+// that gives no module information it counts as standard, which only loses
+// its facts.
 func isStd(pass *analysis.Pass) bool {
 	first, _, _ := strings.Cut(pass.Pkg.Path(), "/")
 	return !strings.Contains(first, ".") && (pass.Module == nil || pass.Module.Path == "" || pass.Module.Path == "std")

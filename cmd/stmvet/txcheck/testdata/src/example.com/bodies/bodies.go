@@ -344,3 +344,18 @@ func silenced() {
 		return nil
 	})
 }
+
+// Closures declared outside a body and called in it are judged by their
+// code.
+var say = func() { fmt.Println("x") }
+
+func closures() {
+	helper := func() int { return stm.Eval(func(tx *stm.Tx) int { return counter.Get(tx) }) }
+	double := func(n int) int { return 2 * n }
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		helper()                    // want `helper uses Vars outside this transaction \(helper → stm.Eval\)`
+		say()                       // want `say has side effects \(say → fmt.Println\)`
+		_ = double(counter.Get(tx)) // no effects
+		return nil
+	})
+}
