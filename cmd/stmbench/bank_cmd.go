@@ -64,6 +64,7 @@ func bankCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	stall := fs.Duration("stall", bank.DefaultStall, "watchdog: report a deadlock after this long without progress (positive)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	compose := fs.Bool("compose", false, "show the STM composability demo instead of a run")
+	etcd := addEtcdFlags(fs)
 
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "stmbench bank: "+format+" (see stmbench bank -h)\n", a...)
@@ -125,6 +126,11 @@ func bankCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return usageErr("%v", err)
 	}
 
+	if on, err := etcd.on(); err != nil {
+		return usageErr("%v", err)
+	} else if on {
+		return etcd.bank(ctx, cfg, *format, stdout, stderr)
+	}
 	modes := []bank.Mode{cfg.Mode}
 	if all {
 		modes = bank.Modes()

@@ -60,6 +60,7 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		watchdog = fs.Duration("watchdog", santa.DefaultWatchdog, "stop and report a stall when no session finishes for this long")
 	)
 	fs.Var(seed, "seed", "seed for the helpers' delays, "+seedUsage+" (default: from the clock, printed)")
+	etcd := addEtcdFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "usage: stmbench santa [flags]\n       stmbench santa check FILE.jsonl\n\n"+
@@ -101,7 +102,10 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return santaUsage(stderr, "-trace: %v", err)
 		}
 	}
-	rep, err := santa.RunContext(ctx, cfg)
+	if _, err := etcd.on(); err != nil {
+		return santaUsage(stderr, "%v", err)
+	}
+	rep, err := etcd.runSanta(ctx, cfg, stdout)
 	var ce *santa.ConfigError
 	interrupted := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	switch {
