@@ -145,7 +145,7 @@ func observeEnd(tx *Tx, how string) {
 
 // begin prepares an attempt: contention management, then a snapshot.
 func (tx *Tx) begin(aborts int) {
-	if aborts == 0 {
+	if aborts == 0 && serialAfter > 0 {
 		tx.rv = beginSnapshot()
 		tx.state = txRunning
 		return

@@ -50,9 +50,16 @@ func beginSnapshot() uint64 {
 // waitSerial blocks until the irrevocable transaction running now, if any,
 // has finished.
 func waitSerial() {
+	lockSerial()
+	serialMu.Unlock()
+}
+
+// lockSerial locks serialMu, panicking if the goroutine holding it is the
+// caller: a body running irrevocably that starts another transaction or
+// Stores would otherwise wait for itself forever.
+func lockSerial() {
 	for range serialYields {
 		if serialMu.TryLock() {
-			serialMu.Unlock()
 			return
 		}
 		runtime.Gosched()
@@ -61,8 +68,6 @@ func waitSerial() {
 		panic(serialSelfWait)
 	}
 	serialMu.Lock()
-	//lint:ignore SA2001 an empty critical section: we only wait for the holder to leave
-	serialMu.Unlock()
 }
 
 // serialYields is how often waitSerial yields, hoping serial mode ends,
@@ -74,7 +79,7 @@ const serialYields = 32
 // and those that took a version before it carry versions <= the one
 // returned, so nothing can invalidate the caller's reads.
 func enterSerial() uint64 {
-	serialMu.Lock()
+	lockSerial()
 	serialHolder.Store(goid())
 	return clock.v.Or(1) >> 1
 }

@@ -60,3 +60,21 @@ func setMutation(m hook.Mutation, on bool) {
 		hook.SetMutations(0)
 	}
 }
+
+// SetNestedChecks switches the detection of nested transactions on or off
+// and returns the previous setting, so that a test can see what a build
+// without the race detector or GOSTMDEBUG does. Call it only while no
+// transaction runs.
+func SetNestedChecks(on bool) bool {
+	old := debug
+	debug = on
+	return old
+}
+
+// SerialSelfWait is the panic of a body that would wait for itself.
+const SerialSelfWait = serialSelfWait
+
+// NewWaiter, Park and Signal expose the Retry waiter.
+func NewWaiter() *waiter      { return newWaiter() }
+func (w *waiter) Park() error { return w.park(nil) }
+func (w *waiter) Signal()     { w.signal() }
