@@ -431,6 +431,7 @@ func TestCtrieStructure(t *testing.T) {
 	for name, hf := range hashers {
 		for _, lev := range []uint{0, 6, 12} {
 			t.Run(fmt.Sprintf("%s/cache=%d", name, lev), func(t *testing.T) {
+				t.Parallel()
 				c := NewCtrie[int, int](WithHasher(hf))
 				if lev > 0 {
 					c = newCachedCtrie[int, int](lev, WithHasher(hf))
