@@ -158,13 +158,36 @@ func (b *bodyChecker) usesOuterTx(n ast.Node) string {
 }
 
 // escapes reports whether storing or sending e lets a Tx outlive the
-// attempt: e is a Tx, or a function literal that uses one.
+// attempt: e is a Tx, a function literal that uses one, or a composite
+// literal or append holding either.
 func (b *bodyChecker) escapes(e ast.Expr) bool {
 	if isTx(b.c.pass.TypesInfo.TypeOf(e)) {
 		return true
 	}
-	lit, ok := ast.Unparen(e).(*ast.FuncLit)
-	return ok && b.usesOuterTx(lit) != ""
+	switch e := ast.Unparen(e).(type) {
+	case *ast.FuncLit:
+		return b.usesOuterTx(e) != ""
+	case *ast.UnaryExpr:
+		return e.Op == token.AND && b.escapes(e.X)
+	case *ast.CallExpr:
+		if b.c.builtin(e) == "append" {
+			for _, x := range e.Args[1:] {
+				if b.escapes(x) {
+					return true
+				}
+			}
+		}
+	case *ast.CompositeLit:
+		for _, x := range e.Elts {
+			if kv, ok := x.(*ast.KeyValueExpr); ok {
+				x = kv.Value
+			}
+			if b.escapes(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // assign checks an assignment: a Tx stored where it outlives the body,

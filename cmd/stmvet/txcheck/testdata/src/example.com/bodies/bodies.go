@@ -31,6 +31,7 @@ var (
 	wg      sync.WaitGroup
 	once    sync.Once
 	saved   *stm.Tx
+	hs      []*holder
 	errLow  = errors.New("low")
 )
 
@@ -61,9 +62,12 @@ func goroutines() {
 
 func escapes(h *holder, txs chan *stm.Tx) {
 	_ = stm.Atomically(func(tx *stm.Tx) error {
-		saved = tx  // want `\*stm.Tx stored in variable saved, which outlives the transaction`
-		h.tx = tx   // want `\*stm.Tx stored in field h.tx`
-		txs <- tx   // want `\*stm.Tx sent on a channel`
+		saved = tx                       // want `\*stm.Tx stored in variable saved, which outlives the transaction`
+		h.tx = tx                        // want `\*stm.Tx stored in field h.tx`
+		txs <- tx                        // want `\*stm.Tx sent on a channel`
+		hs = append(hs, &holder{tx: tx}) // want `\*stm.Tx stored in variable hs`
+		w := holder{tx: tx}              // a local wrapper is fine
+		helper(w.tx, 1)
 		local := tx // a local copy is fine
 		counter.Get(local)
 		var later func() int
