@@ -347,3 +347,32 @@ func TestPrefetchOneRevision(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestBadConfigurationIsNamed(t *testing.T) {
+	for name, f := range map[string]func(){
+		"nil client":     func() { New(nil) },
+		"MaxTxnOps 1":    func() { New(shared.Client(), WithMaxTxnOps(1)) },
+		"short TTL":      func() { New(shared.Client(), WithMarkerTTL(time.Second)) },
+		"empty prefix":   func() { New(shared.Client(), WithMarkerPrefix("")) },
+		"zero backoff":   func() { New(shared.Client(), WithMaxBackoff(0)) },
+		"nil codec":      func() { NewVar("k", 0, WithCodec(nil)) },
+		"nil Atomically": func() { _ = Atomically(context.Background(), New(shared.Client()), nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "dstm: ") {
+					t.Fatalf("recovered %v, want a panic message starting with \"dstm: \"", r)
+				}
+			}()
+			f()
+		})
+	}
+	_, err := StartEmbedded(context.Background(), EmbedConfig{MaxTxnOps: -1})
+	if err == nil || !strings.Contains(err.Error(), "MaxTxnOps: -1") {
+		t.Fatalf("StartEmbedded with MaxTxnOps -1: %v, want an error naming the field", err)
+	}
+	if _, err := Dial(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "endpoint") {
+		t.Fatalf("Dial with no endpoints: %v", err)
+	}
+}
