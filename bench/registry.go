@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Param is an integer parameter of a workload, set on the command line as
@@ -256,6 +257,9 @@ type Demo struct {
 	// Run performs a short run with the given seed; it must honour ctx.
 	// An error means the demo could not run at all.
 	Run func(ctx context.Context, seed uint64) (DemoReport, error)
+	// Estimate is about how long Run takes, for progress bars' estimates
+	// of the time left; 0 means half a second.
+	Estimate time.Duration
 }
 
 // Registry holds workloads and demos. The package-level functions use the

@@ -430,7 +430,7 @@ func TestRunFailsLoudlyOnBrokenInvariant(t *testing.T) {
 func TestTourFailsLoudlyOnBrokenInvariant(t *testing.T) {
 	reg := bench.Default().Clone()
 	reg.RegisterEngine("bank", leakyEngine())
-	code, stdout, stderr := testApp(reg, "tour", "-duration", "20ms", "-warmup", "0s", "-workloads", "bank", "-q")
+	code, stdout, stderr := testApp(reg, "tour", "-duration", "20ms", "-warmup", "0s", "-count", "1", "-workloads", "bank", "-demos=false", "-q")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d", code, exitFailed)
 	}
@@ -462,7 +462,7 @@ func TestTour(t *testing.T) {
 		{Name: "mutex", New: noop}, {Name: "custom", New: noop},
 	}})
 	start := time.Now()
-	code, stdout, stderr := testApp(reg, "-duration", "10ms", "-warmup", "2ms")
+	code, stdout, stderr := testApp(reg, "-duration", "5ms", "-warmup", "1ms", "-count", "2")
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 	}

@@ -35,9 +35,14 @@ type tourConfig struct {
 	demos            bool
 }
 
-// demoEstimate is about how long a demo's tour run takes, for the
-// progress bar's estimate (both take well under a second on 2 cores).
-const demoEstimate = 500 * time.Millisecond
+// demoMillis is about how long a demo's tour run takes, in the progress
+// bar's units.
+func demoMillis(d bench.Demo) int {
+	if d.Estimate > 0 {
+		return int(d.Estimate / time.Millisecond)
+	}
+	return 500
+}
 
 func (a *app) parseTour(args []string) (*tourConfig, error) {
 	c := &tourConfig{}
@@ -121,7 +126,10 @@ func (a *app) tour(ctx context.Context, args []string) error {
 	// The bar counts planned milliseconds, so its estimate of the time
 	// left is the tour's, not one workload's.
 	perRep := int((c.warmup + c.duration) / time.Millisecond)
-	total := len(demos) * int(demoEstimate/time.Millisecond)
+	total := 0
+	for _, d := range demos {
+		total += demoMillis(d)
+	}
 	for _, w := range workloads {
 		total += len(w.Engines) * c.count * perRep
 	}
@@ -188,7 +196,7 @@ func (a *app) tour(ctx context.Context, args []string) error {
 		for _, d := range demos {
 			bar.set(done, "demo "+d.Name)
 			rep, err := d.Run(ctx, c.seed)
-			done += int(demoEstimate / time.Millisecond)
+			done += demoMillis(d)
 			if err != nil && ctx.Err() != nil {
 				partial = true
 				break
