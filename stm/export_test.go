@@ -1,6 +1,11 @@
 package stm
 
-import "gostm.dev/stm/internal/hook"
+import (
+	"reflect"
+	"unsafe"
+
+	"gostm.dev/stm/internal/hook"
+)
 
 // Test-only access to engine internals.
 
@@ -28,7 +33,7 @@ func SetReexec(on bool) bool {
 var ParseDebug = parseDebug
 
 // Unboxed reports whether a Var[T] stores its value unboxed.
-func Unboxed[T any]() bool { return unboxed[T]() }
+func Unboxed[T any]() bool { return unboxedType(reflect.TypeFor[T]()) }
 
 // SetAcceptNewerReads switches the non-opacity mutation on or off.
 func SetAcceptNewerReads(on bool) { setMutation(hook.AcceptNewerReads, on) }
@@ -78,3 +83,9 @@ const SerialSelfWait = serialSelfWait
 func NewWaiter() *waiter      { return newWaiter() }
 func (w *waiter) Park() error { return w.park(nil) }
 func (w *waiter) Signal()     { w.signal() }
+
+// VarCoreOffset is the offset of a Var's untyped part.
+func VarCoreOffset[T any]() uintptr {
+	var v Var[T]
+	return unsafe.Offsetof(v.base)
+}

@@ -1,7 +1,7 @@
 package stm
 
 import (
-	"sync"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 
@@ -34,6 +34,8 @@ type Tx struct {
 	goid        int64  // the goroutine running the body; set only in debug modes
 	ops         uint32 // operations in this attempt; counted only with owner checks on
 	rng         uint64
+	slot        uint32 // the cache slot getTx looked in first
+	scratch     uint64 // the unboxed value read returns a pointer to
 }
 
 type txState uint8
@@ -66,48 +68,6 @@ type undoEntry struct {
 	epoch uint32
 	box   unsafe.Pointer
 	bits  uint64
-}
-
-// The largest logs a Tx keeps between transactions, in entries.
-const (
-	keepReads  = 1 << 14
-	keepWrites = 1 << 13
-)
-
-var txPool = sync.Pool{New: func() any { return &Tx{rng: seedRand()} }}
-
-var seedCounter atomic.Uint64
-
-func seedRand() uint64 { return seedCounter.Add(0x9E3779B97F4A7C15) | 1 }
-
-func getTx() *Tx {
-	if debugOwner {
-		// Never reuse a Tx in debug mode, so a Tx kept past its transaction
-		// is always recognised as ended.
-		return &Tx{rng: seedRand()}
-	}
-	return txPool.Get().(*Tx)
-}
-
-func putTx(tx *Tx) {
-	tx.reset()
-	tx.state = txIdle
-	if debugOwner {
-		return
-	}
-	// Keep the logs and the index of large transactions, so that a
-	// workload of them allocates nothing in steady state, but do not let
-	// the pool pin the logs of a rare giant one.
-	if cap(tx.reads) > keepReads {
-		tx.reads = nil
-	}
-	if cap(tx.writes) > keepWrites {
-		tx.writes, tx.undo = nil, nil
-	}
-	if tx.index.size() > 2*keepWrites {
-		tx.index = writeIndex{}
-	}
-	txPool.Put(tx)
 }
 
 // reset clears the logs for a new attempt, dropping the pointers they hold
@@ -170,20 +130,41 @@ func (tx *Tx) checkUsableSlow() {
 // checkWritable is checkUsable for operations that change the log: with
 // owner checks on they always check the goroutine.
 func (tx *Tx) checkWritable() {
-	tx.checkUsable()
+	if tx == nil || tx.state != txRunning || debugOwner {
+		tx.checkWritableSlow()
+	}
+}
+
+func (tx *Tx) checkWritableSlow() {
+	tx.checkUsableSlow()
 	if debugOwner && tx.ops != 1 && tx.ops%64 != 0 {
 		debugCheckOwner(tx)
 	}
 }
 
-// read returns the value of b as seen by tx (as fromWord takes it),
-// logging the read.
-func (tx *Tx) read(b *varBase) (unsafe.Pointer, uint64) {
+// read is Var.Get, untyped: it returns a pointer to the value of b as seen
+// by tx, and logs the read. It does all of Get's work, so that Get itself
+// (a call and a copy) is small enough to inline into the body. typ is a
+// nil *T: it names T, for an observer (stmtest's recorder) and for a zero
+// Var never written, at the cost of two words.
+//
+// The pointer is valid until tx's next operation: it may point into the
+// write log, or to tx.scratch for an unboxed value.
+func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
+	if b == nil {
+		panicNilVar("Get")
+	}
 	tx.checkUsable()
 	if tx.bloom != 0 {
 		if i := tx.findWrite(b); i >= 0 {
 			w := &tx.writes[i]
-			return w.box, w.bits
+			if o := hook.Current(); o != nil {
+				o.Read(tx, unsafe.Pointer(b), 0, true, anyOf(typ, w.box, w.bits))
+			}
+			if w.box == scalarMark {
+				return unsafe.Pointer(&w.bits)
+			}
+			return w.box
 		}
 	}
 	for spins := 0; ; spins++ {
@@ -210,8 +191,19 @@ func (tx *Tx) read(b *varBase) (unsafe.Pointer, uint64) {
 			}
 			continue
 		}
-		tx.reads = append(tx.reads, readEntry{b, m1 >> verShift})
-		return p, bits
+		ver := m1 >> verShift
+		tx.reads = append(tx.reads, readEntry{b, ver})
+		if o := hook.Current(); o != nil {
+			o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
+		}
+		switch p {
+		case scalarMark:
+			tx.scratch = bits
+			return unsafe.Pointer(&tx.scratch)
+		case nil:
+			return zeroOf(typ)
+		}
+		return p
 	}
 }
 
@@ -286,9 +278,37 @@ func (tx *Tx) write(i int, b *varBase, box unsafe.Pointer) {
 	tx.appendWrite(writeEntry{v: b, box: box, epoch: tx.epoch})
 }
 
+// setBits is Var.Set for a Var whose values are unboxed, untyped (typ is
+// a nil *T): one call from Set for the whole write. It reports false,
+// having done nothing, if the Var's values are boxed.
+func (tx *Tx) setBits(b *varBase, bits uint64, typ any) bool {
+	if b == nil {
+		panicNilVar("Set")
+	}
+	switch atomic.LoadPointer(&b.val) {
+	case scalarMark:
+	case nil:
+		if !unboxedType(reflect.TypeOf(typ).Elem()) {
+			return false
+		}
+	default:
+		return false
+	}
+	tx.checkWritable()
+	tx.sets++
+	if o := hook.Current(); o != nil {
+		o.Write(tx, unsafe.Pointer(b), anyOf(typ, scalarMark, bits))
+	}
+	tx.writeBits(b, bits)
+	return true
+}
+
 // writeBits records bits as the new value of the unboxed Var b.
 func (tx *Tx) writeBits(b *varBase, bits uint64) {
-	i := tx.findWrite(b)
+	i := -1
+	if tx.bloom&bloomBit(b) != 0 {
+		i = tx.findWrite(b)
+	}
 	if i < 0 {
 		tx.appendWrite(writeEntry{v: b, box: scalarMark, bits: bits, epoch: tx.epoch})
 		return
@@ -330,14 +350,4 @@ func (tx *Tx) AfterCommit(f func()) {
 	}
 	tx.checkWritable()
 	tx.hooks = append(tx.hooks, f)
-}
-
-// observeRead reports the read of b just made to the observer.
-func (tx *Tx) observeRead(o hook.Observer, b *varBase, value any) {
-	if i := tx.findWrite(b); i >= 0 {
-		o.Read(tx, unsafe.Pointer(b), 0, true, value)
-		return
-	}
-	// The read was logged last (duplicates are logged too).
-	o.Read(tx, unsafe.Pointer(b), tx.reads[len(tx.reads)-1].ver, false, value)
 }

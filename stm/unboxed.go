@@ -5,15 +5,11 @@ import (
 	"unsafe"
 )
 
-// unboxed reports whether values of type T are stored in a Var's bits word
-// instead of a box: T has no pointers (the garbage collector does not scan
-// the word) and fits in 8 bytes.
-func unboxed[T any]() bool {
-	var x T
-	if unsafe.Sizeof(x) > 8 {
-		return false // a constant for each instantiation: no reflection
-	}
-	return pointerFree(reflect.TypeFor[T]())
+// unboxedType reports whether values of type t are stored in a Var's bits
+// word instead of a box: t has no pointers (the garbage collector does not
+// scan the word) and fits in 8 bytes.
+func unboxedType(t reflect.Type) bool {
+	return t.Size() <= 8 && pointerFree(t)
 }
 
 // pointerFree reports whether a value of type t contains no pointer.
@@ -60,4 +56,30 @@ func fromWord[T any](p unsafe.Pointer, bits uint64) (x T) {
 		x = *(*T)(p)
 	}
 	return x
+}
+
+// anyOf is fromWord for observers: it returns the value as an interface,
+// its type named by typ, a nil *T.
+func anyOf(typ any, p unsafe.Pointer, bits uint64) any {
+	t := reflect.TypeOf(typ).Elem()
+	switch p {
+	case nil:
+		return reflect.Zero(t).Interface()
+	case scalarMark:
+		p = unsafe.Pointer(&bits)
+	}
+	return reflect.NewAt(t, p).Elem().Interface()
+}
+
+// zeroes backs the zero value of types up to its size.
+var zeroes [256]uint64
+
+// zeroOf returns a pointer to a zero value of the type typ (a nil *T)
+// points to: the value of a zero Var never written.
+func zeroOf(typ any) unsafe.Pointer {
+	t := reflect.TypeOf(typ).Elem()
+	if t.Size() <= unsafe.Sizeof(zeroes) {
+		return unsafe.Pointer(&zeroes)
+	}
+	return reflect.New(t).UnsafePointer()
 }

@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 
@@ -68,7 +69,7 @@ type Var[T any] struct {
 // NewVar returns a new Var holding v.
 func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
-	if unboxed[T]() {
+	if unboxedType(reflect.TypeFor[T]()) {
 		x.base.val = scalarMark
 		x.base.bits.Store(toBits(v))
 		return x
@@ -82,20 +83,28 @@ func NewVar[T any](v T) *Var[T] {
 // Get returns the value of v in the transaction tx: the value tx wrote last,
 // or else the committed value in tx's snapshot.
 func (v *Var[T]) Get(tx *Tx) T {
-	if v == nil {
-		panicNilVar("Get")
-	}
-	p, bits := tx.read(&v.base)
-	x := fromWord[T](p, bits)
-	if o := hook.Current(); o != nil {
-		tx.observeRead(o, &v.base, x)
-	}
-	return x
+	// v.core, not &v.base: read reports a nil v by name, where taking the
+	// field's address would fault first.
+	return *(*T)(tx.read(v.core(), (*T)(nil)))
+}
+
+// core returns v's untyped part, which is at offset 0, without the nil
+// check that &v.base makes.
+func (v *Var[T]) core() *varBase {
+	return (*varBase)(unsafe.Pointer(v))
 }
 
 // Set writes x to v in the transaction tx. The write is buffered: other
 // goroutines see it only after tx commits, and never if it aborts.
 func (v *Var[T]) Set(tx *Tx, x T) {
+	if unsafe.Sizeof(x) <= 8 && tx.setBits(v.core(), toBits(x), (*T)(nil)) {
+		return
+	}
+	v.setBoxed(tx, x)
+}
+
+// setBoxed is Set for a Var whose values are boxed.
+func (v *Var[T]) setBoxed(tx *Tx, x T) {
 	if v == nil {
 		panicNilVar("Set")
 	}
@@ -103,10 +112,6 @@ func (v *Var[T]) Set(tx *Tx, x T) {
 	tx.sets++
 	if o := hook.Current(); o != nil {
 		o.Write(tx, unsafe.Pointer(&v.base), x)
-	}
-	if v.isUnboxed() {
-		tx.writeBits(&v.base, toBits(x))
-		return
 	}
 	i := tx.findWrite(&v.base)
 	if i >= 0 && tx.ownsBox(i) {
@@ -172,7 +177,7 @@ func (v *Var[T]) isUnboxed() bool {
 	case scalarMark:
 		return true
 	case nil:
-		return unboxed[T]()
+		return unboxedType(reflect.TypeFor[T]())
 	}
 	return false
 }

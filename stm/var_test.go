@@ -2,6 +2,7 @@ package stm_test
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -70,4 +71,21 @@ func TestLargeWriteSets(t *testing.T) {
 	for i, v := range vars {
 		require.Equal(t, i+1001, v.Load())
 	}
+}
+
+// Var.core relies on the untyped part sitting at offset 0.
+func TestVarCoreAtOffsetZero(t *testing.T) {
+	require.Zero(t, stm.VarCoreOffset[int]())
+	require.Zero(t, stm.VarCoreOffset[string]())
+}
+
+// A Var is three words whatever T is: one that grew would make every large
+// read set slower.
+func TestVarIsThreeWords(t *testing.T) {
+	var i stm.Var[int]
+	var s stm.Var[string]
+	var b stm.Var[[64]byte]
+	require.EqualValues(t, 24, unsafe.Sizeof(i))
+	require.EqualValues(t, 24, unsafe.Sizeof(s))
+	require.EqualValues(t, 24, unsafe.Sizeof(b))
 }
