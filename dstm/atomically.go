@@ -3,6 +3,7 @@ package dstm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -215,19 +216,28 @@ func (tx *Tx) commit() (commitResult, error) {
 			continue
 		}
 		marker := c.markerKey()
+		spent := c.takeSpent(min(spentPerCommit, c.opts.maxTxnOps-len(puts)-1))
+		then := append(slices.Clip(puts), clientv3.OpPut(marker, markerCommitted, clientv3.WithLease(lease)))
+		for _, k := range spent {
+			then = append(then, clientv3.OpDelete(k))
+		}
 		sent := time.Now()
 		resp, err := c.cli.Txn(tx.ctx).
 			If(append(cmps, clientv3.Compare(clientv3.CreateRevision(marker), "=", 0))...).
-			Then(append(puts, clientv3.OpPut(marker, markerCommitted, clientv3.WithLease(lease)))...).
+			Then(then...).
 			Else(reread...).
 			Commit()
+		// The deletions of spent markers go with the writes: unless the
+		// commit applied, they are still to do (c.addSpent(spent...) below).
 		switch {
 		case err == nil && resp.Succeeded:
 			c.stats.commits.Add(1)
+			c.addSpent(marker)
 			tx.commitRev = resp.Header.Revision
 			return committed, nil
 		case err == nil:
 			c.stats.conflicts.Add(1)
+			c.addSpent(spent...)
 			tx.pre = nil
 			if len(reread) > 0 {
 				tx.pre = make(map[string]*entry, len(reread))
@@ -241,9 +251,11 @@ func (tx *Tx) commit() (commitResult, error) {
 			// The lease expired (or was revoked): the Txn was rejected
 			// whole. Take a new lease and send it again.
 			c.dropLease(lease)
+			c.addSpent(spent...)
 			continue
 		case isPermanent(err):
 			c.stats.permanent.Add(1)
+			c.addSpent(spent...)
 			if isTooManyOps(err) {
 				return failed, fmt.Errorf("%w: a commit comparing %d keys read and writing %d (the server's max-txn-ops is lower): %w",
 					ErrTooManyOps, len(cmps), len(puts), err)
@@ -252,13 +264,16 @@ func (tx *Tx) commit() (commitResult, error) {
 		}
 		c.stats.unknown.Add(1)
 		ok, rev, err := c.resolve(tx.ctx, marker, sent, err)
+		if ok {
+			c.stats.commits.Add(1)
+			c.addSpent(marker)
+			tx.commitRev = rev
+			return committed, nil
+		}
+		c.addSpent(spent...) // deleting a marker twice is harmless
 		switch {
 		case err != nil:
 			return failed, err
-		case ok:
-			c.stats.commits.Add(1)
-			tx.commitRev = rev
-			return committed, nil
 		case tx.ctx.Err() != nil:
 			return failed, tx.ctx.Err()
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,13 @@ type Client struct {
 	lease    clientv3.LeaseID
 	leaseEnd time.Time // when the lease expires, as estimated at its grant
 
+	// spent holds markers of commits known to have applied: nothing needs
+	// them any more, and later commits delete a few each (the lease would
+	// only remove them after its TTL).
+	spentMu sync.Mutex
+	spent   []string
+
+
 	stats stats
 }
 
@@ -46,9 +54,10 @@ func WithMarkerPrefix(p string) Option { return func(o *options) { o.markerPrefi
 
 // WithMarkerTTL sets how long a commit marker lives (default 5 minutes, at
 // least 10 seconds). An unknown outcome must be resolved well within it:
-// Atomically gives up (ErrOutcomeUnknown) after a quarter of it. Markers
-// are small keys, but a busy Client keeps commits/s × TTL of them alive:
-// about 150,000 at 500 commits a second with the default.
+// Atomically gives up (ErrOutcomeUnknown) after a quarter of it. The
+// marker of a commit known to have applied is deleted by one of the
+// Client's next commits (each deletes up to 8); the others (those that
+// settled a lost reply as not committed, and the last few) expire with it.
 func WithMarkerTTL(d time.Duration) Option { return func(o *options) { o.markerTTL = d } }
 
 // WithResolveTimeout bounds how long Atomically keeps asking the cluster
@@ -143,6 +152,31 @@ func (c *Client) markerLease(ctx context.Context) (clientv3.LeaseID, error) {
 	}
 	c.lease, c.leaseEnd = resp.ID, start.Add(time.Duration(resp.TTL)*time.Second)
 	return c.lease, nil
+}
+
+// maxSpent bounds the spent markers a Client remembers (the rest expire
+// with their lease); spentPerCommit is how many one commit deletes.
+const (
+	maxSpent       = 1024
+	spentPerCommit = 8
+)
+
+// takeSpent removes up to n spent markers from the list and returns them.
+func (c *Client) takeSpent(n int) []string {
+	c.spentMu.Lock()
+	defer c.spentMu.Unlock()
+	n = max(0, min(n, len(c.spent)))
+	out := slices.Clone(c.spent[len(c.spent)-n:])
+	c.spent = c.spent[:len(c.spent)-n]
+	return out
+}
+
+// addSpent returns markers to the list (a commit that carried their
+// deletion did not apply) or adds a newly spent one.
+func (c *Client) addSpent(keys ...string) {
+	c.spentMu.Lock()
+	defer c.spentMu.Unlock()
+	c.spent = append(c.spent, keys[:min(len(keys), maxSpent-len(c.spent))]...)
 }
 
 // dropLease forgets lease, which the server no longer knows.

@@ -46,7 +46,9 @@
 // may not have committed. Each commit therefore also creates a marker key
 // unique to it, and the resolution fences the marker: one Txn creates it as
 // "aborted" if it does not exist (so that the original commit, should it still
-// arrive, fails its comparison) or reads it. A caller is never told that a
+// arrive, fails its comparison) or reads it. Markers live under a prefix of
+// their own (WithMarkerPrefix) with a lease; later commits delete those no
+// longer needed. A caller is never told that a
 // committed transaction failed, and AfterCommit hooks run only for a commit
 // that is proven. If the outcome cannot be learnt (the cluster stays
 // unreachable for the resolution timeout), Atomically returns an error

@@ -229,3 +229,24 @@ func TestContextEndsDuringCommit(t *testing.T) {
 		t.Fatalf("Atomically with an ended context returned %v, want context.Canceled", err)
 	}
 }
+
+// TestSpentMarkersAreDeleted: each commit deletes a few markers of earlier
+// commits that are known to have applied, so a busy Client does not keep
+// one live key per commit for the lease's lifetime.
+func TestSpentMarkersAreDeleted(t *testing.T) {
+	c, key := testClient(t, WithMarkerPrefix("test/spent-markers/"))
+	ctx := testCtx(t)
+	v := NewVar(key("n"), 0)
+	hooks := 0
+	for range 40 {
+		must(t, incr(ctx, c, v, &hooks))
+	}
+	resp, err := shared.Client().Get(ctx, "test/spent-markers/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	must(t, err)
+	if resp.Count > 2 {
+		t.Fatalf("%d markers left after 40 sequential commits, want at most 2 (the latest ones)", resp.Count)
+	}
+	if got := value(t, v); got != 40 || hooks != 40 {
+		t.Fatalf("value %d, hooks %d", got, hooks)
+	}
+}
