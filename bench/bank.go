@@ -86,9 +86,9 @@ func (a *bankAudits) check(final int) error {
 
 func newBankGostm(s Setup) (Instance, error) {
 	n, pct := s.Params["accounts"], s.Params["audit"]
-	acct := make([]*stm.Var[int], n)
-	for i := range acct {
-		acct[i] = stm.NewVar(bankInitial)
+	acct, err := makeVars(s, n, func() *stm.Var[int] { return stm.NewVar(bankInitial) })
+	if err != nil {
+		return nil, err
 	}
 	audits := newBankAudits(s)
 	sumAll := func(tx *stm.Tx) int {
@@ -123,9 +123,9 @@ func newBankGostm(s Setup) (Instance, error) {
 
 func newBankAnacrolix(s Setup) (Instance, error) {
 	n, pct := s.Params["accounts"], s.Params["audit"]
-	acct := make([]*astm.Var, n)
-	for i := range acct {
-		acct[i] = astm.NewVar(bankInitial)
+	acct, err := makeVars(s, n, func() *astm.Var { return astm.NewVar(bankInitial) })
+	if err != nil {
+		return nil, err
 	}
 	audits := newBankAudits(s)
 	sumAll := func(tx *astm.Tx) interface{} {

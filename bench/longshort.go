@@ -55,9 +55,9 @@ func lsCheck(cell func(i int) int, length int, commits []int) error {
 
 func newLongShortGostm(s Setup) (Instance, error) {
 	n := s.Params["length"]
-	cells := make([]*stm.Var[int], n)
-	for i := range cells {
-		cells[i] = stm.NewVar(0)
+	cells, err := makeVars(s, n, func() *stm.Var[int] { return stm.NewVar(0) })
+	if err != nil {
+		return nil, err
 	}
 	commits := make([]int, s.Goroutines)
 	long := func(tx *stm.Tx) error {
@@ -88,9 +88,9 @@ func newLongShortGostm(s Setup) (Instance, error) {
 
 func newLongShortAnacrolix(s Setup) (Instance, error) {
 	n := s.Params["length"]
-	cells := make([]*astm.Var, n)
-	for i := range cells {
-		cells[i] = astm.NewVar(0)
+	cells, err := makeVars(s, n, func() *astm.Var { return astm.NewVar(0) })
+	if err != nil {
+		return nil, err
 	}
 	commits := make([]int, s.Goroutines)
 	long := func(tx *astm.Tx) interface{} {

@@ -60,9 +60,9 @@ func rmCheck(total, vars int) error {
 
 func newReadMostlyGostm(s Setup) (Instance, error) {
 	vars, k, pct := s.Params["vars"], s.Params["reads"], s.Params["update"]
-	cells := make([]*stm.Var[int], vars)
-	for i := range cells {
-		cells[i] = stm.NewVar(readMostlyInitial)
+	cells, err := makeVars(s, vars, func() *stm.Var[int] { return stm.NewVar(readMostlyInitial) })
+	if err != nil {
+		return nil, err
 	}
 	sink := rmSink{make([]int, s.Goroutines)}
 	return &Funcs{
@@ -104,9 +104,9 @@ func newReadMostlyGostm(s Setup) (Instance, error) {
 
 func newReadMostlyAnacrolix(s Setup) (Instance, error) {
 	vars, k, pct := s.Params["vars"], s.Params["reads"], s.Params["update"]
-	cells := make([]*astm.Var, vars)
-	for i := range cells {
-		cells[i] = astm.NewVar(readMostlyInitial)
+	cells, err := makeVars(s, vars, func() *astm.Var { return astm.NewVar(readMostlyInitial) })
+	if err != nil {
+		return nil, err
 	}
 	sink := rmSink{make([]int, s.Goroutines)}
 	return &Funcs{

@@ -50,6 +50,19 @@ func (s Setup) Err() error {
 // call it on every step.
 func (s Setup) Cancelled(i int) bool { return i%4096 == 0 && s.Err() != nil }
 
+// makeVars builds n transactional variables with mk, giving up when the
+// run is cancelled: a bank of 50 million accounts takes seconds to build.
+func makeVars[V any](s Setup, n int, mk func() V) ([]V, error) {
+	vs := make([]V, n)
+	for i := range vs {
+		if s.Cancelled(i) {
+			return nil, s.Err()
+		}
+		vs[i] = mk()
+	}
+	return vs, nil
+}
+
 // Instance is the shared state of one run of a workload by one engine.
 //
 // The runner calls Worker once per goroutine, then calls the returned

@@ -27,6 +27,9 @@ func TestSetupStopsWhenCancelled(t *testing.T) {
 		{"map", LockfreeBucket, map[string]int{"keys": 5_000_000}},
 		{"intset-list", Mutex, map[string]int{"initial": 20_000, "range": 40_000}},
 		{"intset-skip", Gostm, map[string]int{"initial": 2_000_000, "range": 4_000_000}},
+		{"bank", Gostm, map[string]int{"accounts": 5_000_000}},
+		{"readmostly", Anacrolix, map[string]int{"vars": 5_000_000}},
+		{"longshort", Gostm, map[string]int{"length": 5_000_000}},
 	} {
 		w, _ := Default().Workload(tc.workload)
 		e, _ := w.Engine(tc.engine)
