@@ -33,7 +33,6 @@ type Client struct {
 	spentMu sync.Mutex
 	spent   []string
 
-
 	stats stats
 }
 
