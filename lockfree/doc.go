@@ -60,9 +60,11 @@
 // free of side effects. In all of them a panicking function leaves the map
 // unchanged and usable.
 //
-// Hashing: integer keys use a multiply-mix with a random per-map seed
-// (inline for 8-byte integers); every other key, strings included, uses
-// [hash/maphash.Comparable], which the compiler specialises per key type.
+// Hashing: integer keys use a two-round multiply mix with a random per-map
+// seed (inline for 8-byte integers), whose low bits, which every map
+// indexes by, depend on every key bit and on the seed; every other key,
+// strings included, uses [hash/maphash.Comparable], which the compiler
+// specialises per key type.
 // [WithHasher] replaces the hash (tests use constant hashes to force
 // collisions). Maps must be created with their New function (zero values
 // are not usable) and must not be copied after first use.
