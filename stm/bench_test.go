@@ -46,7 +46,7 @@ func BenchmarkEmpty(b *testing.B) {
 }
 
 func BenchmarkReadOnly(b *testing.B) {
-	for _, n := range []int{1, 4, 16} {
+	for _, n := range []int{1, 4, 16, 1024} {
 		b.Run(fmt.Sprintf("vars=%d/engine=gostm", n), func(b *testing.B) {
 			vars := make([]*stm.Var[int], n)
 			for i := range vars {
@@ -125,6 +125,73 @@ func BenchmarkIncrement(b *testing.B) {
 			mu.Lock()
 			n++
 			mu.Unlock()
+		}
+	})
+}
+
+// BenchmarkIncrementBoxed is BenchmarkIncrement on a Var whose values are
+// boxed (16 bytes): one allocation per write.
+func BenchmarkIncrementBoxed(b *testing.B) {
+	type wide struct{ n, pad int }
+	b.Run("engine=gostm", func(b *testing.B) {
+		v := stm.NewVar(wide{})
+		b.ReportAllocs()
+		for b.Loop() {
+			stm.Atomically(func(tx *stm.Tx) error {
+				w := v.Get(tx)
+				w.n++
+				v.Set(tx, w)
+				return nil
+			})
+		}
+	})
+	b.Run("engine=anacrolix", func(b *testing.B) {
+		v := astm.NewVar(wide{})
+		b.ReportAllocs()
+		for b.Loop() {
+			astm.Atomically(func(tx *astm.Tx) interface{} {
+				w := tx.Get(v).(wide)
+				w.n++
+				tx.Set(v, w)
+				return nil
+			})
+		}
+	})
+}
+
+// BenchmarkWriteSet increments 1024 Vars in one transaction: the cost of a
+// large write set (its logs and index are kept by the Tx between
+// transactions).
+func BenchmarkWriteSet(b *testing.B) {
+	const n = 1024
+	b.Run("engine=gostm", func(b *testing.B) {
+		vars := make([]*stm.Var[int], n)
+		for i := range vars {
+			vars[i] = stm.NewVar(i)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			stm.Atomically(func(tx *stm.Tx) error {
+				for _, v := range vars {
+					v.Set(tx, v.Get(tx)+1)
+				}
+				return nil
+			})
+		}
+	})
+	b.Run("engine=anacrolix", func(b *testing.B) {
+		vars := make([]*astm.Var, n)
+		for i := range vars {
+			vars[i] = astm.NewVar(i)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			astm.Atomically(func(tx *astm.Tx) interface{} {
+				for _, v := range vars {
+					tx.Set(v, tx.Get(v).(int)+1)
+				}
+				return nil
+			})
 		}
 	})
 }
@@ -222,6 +289,46 @@ func BenchmarkPingPong(b *testing.B) {
 			ping.Store(i)
 			stm.Atomically(func(tx *stm.Tx) error {
 				tx.Check(pong.Get(tx) == i)
+				return nil
+			})
+		}
+		ping.Store(-1)
+		<-done
+	})
+	// The same round trip with each side returning stm.ErrRetry instead
+	// of calling Check: no panic is unwound.
+	b.Run("engine=gostm-errretry", func(b *testing.B) {
+		ping, pong := stm.NewVar(0), stm.NewVar(0)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 1; ; i++ {
+				stop := false
+				stm.Atomically(func(tx *stm.Tx) error {
+					p := ping.Get(tx)
+					if stop = p < 0; stop {
+						return nil
+					}
+					if p != i {
+						return stm.ErrRetry
+					}
+					pong.Set(tx, i)
+					return nil
+				})
+				if stop {
+					return
+				}
+			}
+		}()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			ping.Store(i)
+			stm.Atomically(func(tx *stm.Tx) error {
+				if pong.Get(tx) != i {
+					return stm.ErrRetry
+				}
 				return nil
 			})
 		}

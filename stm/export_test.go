@@ -81,7 +81,7 @@ const SerialSelfWait = serialSelfWait
 
 // NewWaiter, Park and Signal expose the Retry waiter.
 func NewWaiter() *waiter      { return newWaiter() }
-func (w *waiter) Park() error { return w.park(nil) }
+func (w *waiter) Park() error { return w.park(nil, true) }
 func (w *waiter) Signal()     { w.signal() }
 
 // VarCoreOffset is the offset of a Var's untyped part.

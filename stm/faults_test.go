@@ -166,8 +166,8 @@ func nilPanicChild(t *testing.T) {
 		inner := make(chan *stm.Tx)
 		release := make(chan struct{})
 		go stm.Atomically(func(tx *stm.Tx) error {
-			inner <- tx
-			<-release
+			inner <- tx //stmvet:ignore the misuse under test
+			<-release   //stmvet:ignore the misuse under test
 			return nil
 		})
 		other := <-inner
@@ -222,9 +222,9 @@ func TestIrrevocableBodyWaitingForItselfPanics(t *testing.T) {
 	v := stm.NewVar(0)
 	helper := func() int { return stm.Eval(func(tx *stm.Tx) int { return v.Get(tx) }) }
 	for name, inner := range map[string]func(tx *stm.Tx){
-		"Atomically":     func(*stm.Tx) { stm.Atomically(func(tx *stm.Tx) error { v.Set(tx, 9); return nil }) },
-		"Eval in helper": func(*stm.Tx) { helper() },
-		"Store":          func(*stm.Tx) { v.Store(9) },
+		"Atomically":     func(*stm.Tx) { stm.Atomically(func(tx *stm.Tx) error { v.Set(tx, 9); return nil }) }, //stmvet:ignore the misuse under test
+		"Eval in helper": func(*stm.Tx) { helper() },                                                            //stmvet:ignore the misuse under test
+		"Store":          func(*stm.Tx) { v.Store(9) },                                                          //stmvet:ignore the misuse under test
 	} {
 		var msg string
 		within(t, name, func() {
@@ -258,7 +258,7 @@ func TestHookUsingItsFinishedTxPanics(t *testing.T) {
 	var msgs []string
 	stm.Atomically(func(tx *stm.Tx) error {
 		v.Set(tx, 1)
-		tx.AfterCommit(func() {
+		tx.AfterCommit(func() { //stmvet:ignore the misuse under test
 			msgs = append(msgs, panicMessage(func() { w.Set(tx, 7) }))
 			stm.Atomically(func(inner *stm.Tx) error {
 				msgs = append(msgs, panicMessage(func() { w.Set(tx, 99) }))
@@ -290,7 +290,7 @@ func TestReexecRunsEveryCommittedBodyTwice(t *testing.T) {
 	require.Zero(t, stm.ReadStats().Sub(stm.ReadStats()).Aborts)
 	// A failing body runs once: it does not commit.
 	runs = 0
-	stm.Atomically(func(tx *stm.Tx) error { runs++; return context.Canceled })
+	stm.Atomically(func(tx *stm.Tx) error { runs++; return context.Canceled }) //stmvet:ignore the misuse under test
 	require.Equal(t, 1, runs)
 }
 

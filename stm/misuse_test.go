@@ -43,9 +43,10 @@ func TestNilArgumentsPanicWithMessage(t *testing.T) {
 	v := stm.NewVar(0)
 	require.Contains(t, panicMessage(func() { v.Get(nil) }), "nil *Tx")
 	require.Contains(t, panicMessage(func() { v.Set(nil, 1) }), "nil *Tx")
-	require.Contains(t, panicMessage(func() { stm.Atomically(nil) }), "nil function")
+	require.Contains(t, panicMessage(func() { stm.Atomically(nil) }), "nil function") //stmvet:ignore the misuse under test
 	require.Contains(t, panicMessage(func() { stm.Eval[int](nil) }), "nil function")
 	//lint:ignore SA1012 testing the nil-context check on purpose
+	//stmvet:ignore the misuse under test
 	require.Contains(t, panicMessage(func() { stm.AtomicallyContext(nil, func(*stm.Tx) error { return nil }) }), "nil Context") //nolint:staticcheck
 	require.Contains(t, panicMessage(func() {
 		stm.Atomically(func(tx *stm.Tx) error { tx.AfterCommit(nil); return nil })
@@ -66,7 +67,7 @@ func TestNilArgumentsPanicWithMessage(t *testing.T) {
 func TestTxUsedAfterTransactionPanics(t *testing.T) {
 	v := stm.NewVar(0)
 	var kept *stm.Tx
-	stm.Atomically(func(tx *stm.Tx) error { kept = tx; return nil })
+	stm.Atomically(func(tx *stm.Tx) error { kept = tx; return nil }) //stmvet:ignore the misuse under test
 	const want = "stm: Tx used after its transaction ended"
 	require.Contains(t, panicMessage(func() { v.Get(kept) }), want)
 	require.Contains(t, panicMessage(func() { v.Set(kept, 1) }), want)
@@ -86,11 +87,11 @@ func TestTxUsedFromAnotherGoroutinePanics(t *testing.T) {
 		var msg string
 		stm.Atomically(func(tx *stm.Tx) error {
 			done := make(chan struct{})
-			go func() {
+			go func() { //stmvet:ignore the misuse under test
 				defer close(done)
 				msg = panicMessage(func() { use(tx) })
 			}()
-			<-done
+			<-done //stmvet:ignore the misuse under test
 			return nil
 		})
 		require.Contains(t, msg, "Tx used from a goroutine other than the one running its transaction body", name)
@@ -104,14 +105,14 @@ func TestNestedAtomicallyPanics(t *testing.T) {
 	}
 	v := stm.NewVar(0)
 	msg := panicMessage(func() {
-		stm.Atomically(func(tx *stm.Tx) error {
+		stm.Atomically(func(tx *stm.Tx) error { //stmvet:ignore the misuse under test
 			v.Set(tx, 1)
-			return stm.Atomically(func(inner *stm.Tx) error { v.Set(inner, 2); return nil })
+			return stm.Atomically(func(inner *stm.Tx) error { v.Set(inner, 2); return nil }) //stmvet:ignore the misuse under test
 		})
 	})
 	require.Contains(t, msg, "Atomically called inside a transaction body")
 	require.Contains(t, panicMessage(func() {
-		stm.Atomically(func(tx *stm.Tx) error { v.Store(3); return nil })
+		stm.Atomically(func(tx *stm.Tx) error { v.Store(3); return nil }) //stmvet:ignore the misuse under test
 	}), "Store called inside a transaction body")
 	require.Zero(t, v.Load())
 	// Hooks run outside the body: transactions there are fine.

@@ -67,9 +67,9 @@ func (tx *Tx) block(ctx context.Context) error {
 		w.unregister()
 		return nil
 	}
-	stats.blocks.Add(1)
-	stats.blocked.Add(1)
-	err := w.park(ctx)
+	block := stats.blocks.Add(1)
+	blocked := stats.blocked.Add(1)
+	err := w.park(ctx, shouldSpin(block, blocked))
 	stats.blocked.Add(-1)
 	w.unregister()
 	return err

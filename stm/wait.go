@@ -172,19 +172,44 @@ func (w *waiter) signal() {
 // spinLoads is how many times a waiter looks for its wake-up before it
 // parks, about a microsecond: a partner that commits within that time (a
 // ping-pong, a producer feeding a consumer) then costs no park and unpark.
-// Spinning does not yield, so it costs the same with a thousand runnable
-// goroutines as with two; with one P nobody else can run meanwhile, so it
-// parks at once.
-const spinLoads = 2000
+// Spinning does not yield (a yield goes to the back of the run queue, which
+// with a thousand runnable goroutines takes milliseconds), and a waiter
+// spins only while at most spinBelow transactions are blocked and there is
+// more than one P: when many are blocked, the partner that would wake it
+// is more likely waiting for the P the spinner holds.
+const (
+	spinLoads = 2000
+	spinBelow = 3
+)
+
+// spinProcs caches GOMAXPROCS (reading it takes the scheduler's lock),
+// re-read every procsEvery blocks.
+var spinProcs atomic.Int32
+
+const procsEvery = 256
+
+// shouldSpin reports whether a waiter should spin before parking; block is
+// the running count of blocks, blocked the transactions blocked now.
+func shouldSpin(block uint64, blocked int64) bool {
+	if block%procsEvery == 1 || spinProcs.Load() == 0 {
+		spinProcs.Store(int32(runtime.GOMAXPROCS(0)))
+	}
+	return spinProcs.Load() > 1 && blocked < spinBelow
+}
 
 // park blocks until w is signalled or ctx (if not nil) ends, and returns
-// ctx's error in that case.
-func (w *waiter) park(ctx context.Context) error {
-	if runtime.GOMAXPROCS(0) > 1 {
+// ctx's error in that case. It spins first if spin is set.
+func (w *waiter) park(ctx context.Context, spin bool) error {
+	if spin {
 		for range spinLoads {
 			if w.state.Load() == waitWoken {
 				return nil
 			}
+		}
+		// The partner may be queued on this very P: let it run once.
+		runtime.Gosched()
+		if w.state.Load() == waitWoken {
+			return nil
 		}
 	}
 	var stop func() bool

@@ -213,8 +213,8 @@ func (c *Client) run(ctx context.Context, fn func(tx *stm.Tx) error) (err error)
 		a := &attemptBuf{start: r.tick()}
 		t.attempts = append(t.attempts, a)
 		c.att = a
-		c.lastTx = tx
-		c.setState(clientRunning, nil)
+		c.lastTx = tx                  //stmvet:ignore the recorder observes every attempt by design: it matches the Tx in the engine's events
+		c.setState(clientRunning, nil) //stmvet:ignore the recorder's own state, not the transaction's: it must change on every attempt
 		active.Store(tx, c)
 		return fn(tx)
 	}

@@ -54,9 +54,10 @@ func newBodyCode(info *types.Info, files []*ast.File) *bodyCode {
 }
 
 // onlyNil reports whether e is a function every return statement of which
-// returns nil (an error that cannot be anything else), as far as can be
-// seen: a function literal, a function declared in this package, or a
-// local variable assigned only such functions.
+// returns nil or stm.ErrRetry (Atomically never returns that one: it
+// blocks and runs the body again), as far as can be seen: a function
+// literal, a function declared in this package, or a local variable
+// assigned only such functions.
 func (bc *bodyCode) onlyNil(e ast.Expr, depth int) bool {
 	if depth > 3 {
 		return false
@@ -90,7 +91,7 @@ func (bc *bodyCode) onlyNil(e ast.Expr, depth int) bool {
 		case *ast.FuncLit:
 			return false
 		case *ast.ReturnStmt:
-			if len(n.Results) != 1 || !bc.info.Types[n.Results[0]].IsNil() {
+			if len(n.Results) != 1 || !(bc.info.Types[n.Results[0]].IsNil() || bc.isErrRetry(n.Results[0])) {
 				only = false
 			}
 		}
@@ -129,4 +130,14 @@ func (c *checker) checkIgnoredErrors(f *ast.File) {
 		}
 		return true
 	})
+}
+
+// isErrRetry reports whether e is stm.ErrRetry.
+func (bc *bodyCode) isErrRetry(e ast.Expr) bool {
+	sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	v, ok := bc.info.Uses[sel.Sel].(*types.Var)
+	return ok && v.Name() == "ErrRetry" && v.Pkg() != nil && v.Pkg().Path() == stmPath
 }

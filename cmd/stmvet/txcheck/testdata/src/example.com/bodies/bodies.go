@@ -318,6 +318,19 @@ func ignored(ctx context.Context) {
 	stm.Atomically(deposit)
 	setOne := func(tx *stm.Tx) error { counter.Set(tx, 1); return nil }
 	stm.Atomically(setOne)
+	// Nor one that returns only nil or stm.ErrRetry, which Atomically never returns.
+	stm.Atomically(func(tx *stm.Tx) error {
+		if counter.Get(tx) == 0 {
+			return stm.ErrRetry
+		}
+		return nil
+	})
+	stm.Atomically(func(tx *stm.Tx) error { // want `the error returned by stm.Atomically is ignored`
+		if counter.Get(tx) == 0 {
+			return stm.ErrRetry
+		}
+		return errLow
+	})
 }
 
 func withdraw(tx *stm.Tx) error {

@@ -2,7 +2,12 @@
 // signatures of its API and no engine.
 package stm
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+var ErrRetry = errors.New("stm: retry")
 
 type Tx struct{}
 
