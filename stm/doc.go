@@ -24,7 +24,15 @@
 //
 // A body that returns a non-nil error rolls back every write and Atomically
 // returns that error unchanged. A body that panics rolls back and the panic
-// propagates with its original value.
+// propagates with its original value. A body that calls runtime.Goexit
+// (t.FailNow in a test helper) rolls back and the goroutine exits.
+//
+// # Blocking
+//
+// tx.Retry (or tx.Check(false)) abandons the attempt and parks the
+// goroutine until a Var the attempt read is changed by a commit. A body of
+// Atomically may return ErrRetry instead, to the same effect and without
+// unwinding a panic: the cheaper form for a hot wait loop.
 //
 // # Values are immutable
 //
@@ -34,12 +42,17 @@
 // detected and no rollback undoes it. Store copies, or put Vars inside the
 // structure.
 //
+// Values of pointer-free types of at most 8 bytes (integers, floats, bools,
+// time.Duration, small structs and arrays of them) live in the Var itself:
+// transactions that write them allocate nothing. Other values are copied
+// into a new immutable box per write.
+//
 // # Algorithm
 //
 // The engine is TL2 with LSA timestamp extension: a global version clock,
-// a version/lock word per Var, values published as immutable boxes through
-// atomic pointers, invisible reads validated on every access (that is what
-// makes it opaque), a redo log and commit-time locking. Read-only
+// a version/lock word per Var, values published in the Var or as immutable
+// boxes through atomic pointers, invisible reads validated on every access
+// (that is what makes it opaque), a redo log and commit-time locking. Read-only
 // transactions commit without writing shared memory. Retry parks the
 // goroutine on the Vars it read and only commits to those Vars wake it.
 // Under contention an attempt backs off, and after [SerialAfter] aborts the
@@ -48,13 +61,30 @@
 //
 // # Misuse
 //
-// Misuse panics with a message naming the mistake: a nil *Var, a nil *Tx,
-// a Tx used after its transaction ended, and Retry with nothing read (it
-// could never wake). A nested Atomically call (or a Store) on the
-// goroutine running a body is detected when the race detector is on or the
-// environment variable GOSTMDEBUG=1 is set at program start. GOSTMDEBUG=1
-// also detects a Tx used from another goroutine, and never reuses a Tx, so
-// that one kept after its transaction is always recognised; it costs
-// microseconds per operation. Under the race detector, a Tx used by two
-// goroutines at once shows up as a data race.
+// Misuse panics with a message naming the mistake, in every build: a nil
+// *Var, a nil *Tx, a nil function (Atomically, Eval, Modify, OrElse,
+// AfterCommit), Retry with nothing read (it could never wake), a Tx used
+// after its transaction ended while it has not been reused (AfterCommit
+// hooks run after the end: a hook that uses its transaction's Tx always
+// panics), and a body running irrevocably that starts another
+// transaction or calls Store (it would wait for itself forever).
+//
+// Two checks need the goroutine's identity, which Go does not expose
+// cheaply, so they are on only when the race detector is, or the
+// environment variable GOSTMDEBUG=1 is set at program start: a nested
+// Atomically, Eval or Store inside any body (it would commit on its own,
+// breaking atomicity), and, with GOSTMDEBUG=1 only, a Tx used from
+// another goroutine. Without them, a Tx kept after its transaction and
+// used once Atomically has handed it to a later transaction acts on that
+// transaction; GOSTMDEBUG=1 never reuses a Tx, so that every such use
+// panics. It costs microseconds per operation. Under the race detector, a
+// Tx used by two goroutines at once shows up as a data race.
+//
+// A body that cannot finish while it runs irrevocably (after SerialAfter
+// aborts), such as one that busy-waits for another goroutine to change a
+// Var, stops every other update transaction: wait with Retry instead.
+//
+// GOSTMDEBUG=reexec runs every body once more before it commits, so that
+// a side effect a body must not have (a counter, a message, a log line)
+// happens twice and shows up in tests; GOSTMDEBUG=1,reexec turns on both.
 package stm

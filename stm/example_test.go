@@ -101,3 +101,26 @@ func ExampleEval() {
 	fmt.Println(sum)
 	// Output: 7
 }
+
+// A body returns ErrRetry to wait, as tx.Retry does, without a panic: here
+// a consumer waits until a producer has put something in the slot.
+func ExampleErrRetry() {
+	slot := stm.NewVar(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var got int
+		err := stm.Atomically(func(tx *stm.Tx) error {
+			got = slot.Get(tx)
+			if got == 0 {
+				return stm.ErrRetry // block until slot changes, then run again
+			}
+			slot.Set(tx, 0)
+			return nil
+		})
+		fmt.Println("took", got, err)
+	}()
+	slot.Store(42)
+	<-done
+	// Output: took 42 <nil>
+}
