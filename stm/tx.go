@@ -34,7 +34,8 @@ type Tx struct {
 	goid        int64  // the goroutine running the body; set only in debug modes
 	ops         uint32 // operations in this attempt; counted only with owner checks on
 	rng         uint64
-	slot        uint32 // the cache slot getTx looked in first
+	slot        uint32 // the slot owning this Tx, or fromPool
+	big         bool   // a slot's Tx counted in bigKept
 	scratch     uint64 // the unboxed value read returns a pointer to
 }
 

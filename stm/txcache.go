@@ -7,33 +7,49 @@ import (
 )
 
 // Every transaction needs a Tx, whose logs are worth keeping for the next
-// one. A sync.Pool round trip was a third of an empty transaction, so a
-// Tx with small logs is cached in a table of slots instead, the slot
+// one. A sync.Pool round trip was a third of an empty transaction, so most
+// transactions use a Tx owned by a slot of a small table instead, the slot
 // chosen by the address of the goroutine's stack: goroutines running at
 // the same time have different stacks, so they rarely meet on a slot, and
-// taking or returning a Tx is one atomic exchange on a cache line that
-// stays with its core. A Tx with large logs goes to a sync.Pool, which
-// lets the garbage collector free them: the table never holds more than
-// cacheSlots small Txs (under a megabyte in all).
+// taking or returning a slot's Tx is one atomic operation on a flag, on a
+// cache line that stays with its core. The flag is an integer, so neither
+// operation needs a write barrier while the garbage collector runs. A
+// transaction that finds its slots taken uses a Tx from a sync.Pool, as
+// up to bigSlots of the slots' Txs may keep large logs (those of big
+// transactions, which then allocate nothing in steady state); the others
+// give them back. The table thus holds under a megabyte of small logs and
+// a few large ones, and the pool's large logs are freed by the garbage
+// collector when unused.
 
 // cacheSlots is the number of slots; a power of two.
 const cacheSlots = 64
 
-// cacheProbes is how many neighbouring slots getTx and putTx try.
+// cacheProbes is how many neighbouring slots getTx tries.
 const cacheProbes = 2
 
 type txSlot struct {
-	tx atomic.Pointer[Tx]
-	_  [56]byte // a slot per cache line
+	taken atomic.Uint32
+	tx    *Tx // made by the slot's first user, then the slot's for good
+	_     [48]byte
 }
 
 var txSlots [cacheSlots]txSlot
 
-// The largest logs a cached Tx may keep, in entries.
+// fromPool marks a Tx that is not a slot's.
+const fromPool = ^uint32(0)
+
+// The largest logs a slot's Tx keeps unless it is one of the bigSlots, in
+// entries.
 const (
 	slotReads  = 512
 	slotWrites = 128
 )
+
+// bigSlots is how many slots' Txs may keep logs larger than that (up to
+// keepReads and keepWrites); bigKept counts them.
+const bigSlots = 4
+
+var bigKept atomic.Int32
 
 // The largest logs a pooled Tx keeps between transactions, in entries:
 // large transactions allocate nothing in steady state, but a rare giant
@@ -60,20 +76,25 @@ func getTx() *Tx {
 	if debugOwner {
 		// Never reuse a Tx in debug mode, so a Tx kept past its transaction
 		// is always recognised as ended.
-		return &Tx{rng: seedRand()}
+		return &Tx{rng: seedRand(), slot: fromPool}
 	}
 	h := slotHint()
 	for i := range uint32(cacheProbes) {
-		s := &txSlots[(h+i)%cacheSlots]
-		if s.tx.Load() != nil { // a load first: no exclusive cache line for an empty slot
-			if tx := s.tx.Swap(nil); tx != nil {
-				tx.slot = h
-				return tx
+		k := (h + i) % cacheSlots
+		s := &txSlots[k]
+		// A load first: no exclusive cache line for a taken slot.
+		if s.taken.Load() == 0 && s.taken.CompareAndSwap(0, 1) {
+			tx := s.tx
+			if tx == nil {
+				tx = &Tx{rng: seedRand()}
+				s.tx = tx
 			}
+			tx.slot = k
+			return tx
 		}
 	}
 	tx := txPool.Get().(*Tx)
-	tx.slot = h
+	tx.slot = fromPool
 	return tx
 }
 
@@ -83,15 +104,26 @@ func putTx(tx *Tx) {
 	if debugOwner {
 		return
 	}
-	if cap(tx.reads) <= slotReads && cap(tx.writes) <= slotWrites && cap(tx.undo) <= slotWrites &&
-		tx.index.size() == 0 && cap(tx.hooks) <= slotWrites {
-		for i := range uint32(cacheProbes) {
-			s := &txSlots[(tx.slot+i)%cacheSlots]
-			if s.tx.Load() == nil && s.tx.CompareAndSwap(nil, tx) {
-				return
+	if tx.slot != fromPool {
+		big := cap(tx.reads) > slotReads || cap(tx.writes) > slotWrites || tx.index.size() != 0
+		if big && !tx.big {
+			if bigKept.Add(1) <= bigSlots {
+				tx.big = true
+			} else {
+				bigKept.Add(-1)
+				tx.reads, tx.writes, tx.undo, tx.index = nil, nil, nil, writeIndex{}
 			}
 		}
+		tx.trimLogs()
+		txSlots[tx.slot].taken.Store(0)
+		return
 	}
+	tx.trimLogs()
+	txPool.Put(tx)
+}
+
+// trimLogs drops logs too large to keep.
+func (tx *Tx) trimLogs() {
 	if cap(tx.reads) > keepReads {
 		tx.reads = nil
 	}
@@ -101,5 +133,4 @@ func putTx(tx *Tx) {
 	if tx.index.size() > 2*keepWrites {
 		tx.index = writeIndex{}
 	}
-	txPool.Put(tx)
 }
