@@ -258,3 +258,13 @@ func TestCSVHasNoExponents(t *testing.T) {
 		}
 	}
 }
+
+// A workload registered without engines is reported, not a crash.
+func TestTourWorkloadWithoutEngines(t *testing.T) {
+	reg := bench.NewRegistry()
+	reg.Register(bench.Workload{Name: "empty", Doc: "no engines"})
+	a := &app{reg: reg, env: bench.CurrentEnv(), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, tty: true, width: 80}
+	if code := a.main(context.Background(), []string{"-duration", "1ms", "-count", "1"}); code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+}

@@ -153,7 +153,9 @@ func (a *app) tour(ctx context.Context, args []string) error {
 	var ran []*bench.Workload
 	for _, w := range workloads {
 		base, engines := done, w.EngineNames()
-		bar.set(done, fmt.Sprintf("%s %s 1/%d", w.Name, engines[0], c.count))
+		if len(engines) > 0 {
+			bar.set(done, fmt.Sprintf("%s %s 1/%d", w.Name, engines[0], c.count))
+		}
 		res, err := a.reg.Run(ctx, w.Name, engines, bench.Options{
 			Goroutines: []int{c.goroutines}, Duration: c.duration, Warmup: c.warmup,
 			Count: c.count, Seed: c.seed, Tour: true, Interleave: true,
