@@ -121,7 +121,7 @@ func newRunFlags(reg *bench.Registry, c *runConfig) (*flag.FlagSet, *string, *st
 	g := &intList{1, 2, 4, 8}
 	fs.Var(g, "goroutines", "comma-separated worker goroutine counts to sweep")
 	fs.DurationVar(&c.opt.Duration, "duration", time.Second, "measured time per repetition")
-	fs.IntVar(&c.opt.Ops, "ops", 0, "operations per repetition instead of -duration (0: use -duration; not with -duration)")
+	fs.IntVar(&c.opt.Ops, "ops", 0, "operations per repetition, instead of -duration (0: measure for -duration)")
 	fs.DurationVar(&c.opt.Warmup, "warmup", 200*time.Millisecond, "unmeasured warm-up before each repetition")
 	fs.IntVar(&c.opt.Count, "count", 5, "repetitions per point (the median is reported)")
 	seed := &seedFlag{v: 1}
