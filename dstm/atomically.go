@@ -222,11 +222,14 @@ func (tx *Tx) commit() (commitResult, error) {
 			then = append(then, clientv3.OpDelete(k))
 		}
 		sent := time.Now()
-		resp, err := c.cli.Txn(tx.ctx).
+		rctx, cancel := c.callCtx(tx.ctx, tx.slow)
+		resp, err := c.cli.Txn(rctx).
 			If(append(cmps, clientv3.Compare(clientv3.CreateRevision(marker), "=", 0))...).
 			Then(then...).
 			Else(reread...).
 			Commit()
+		tx.timedOut(rctx)
+		cancel()
 		// The deletions of spent markers go with the writes: unless the
 		// commit applied, they are still to do (c.addSpent(spent...) below).
 		switch {
@@ -263,7 +266,7 @@ func (tx *Tx) commit() (commitResult, error) {
 			return failed, fmt.Errorf("dstm: commit rejected: %w", err)
 		}
 		c.stats.unknown.Add(1)
-		ok, rev, err := c.resolve(tx.ctx, marker, sent, err)
+		ok, rev, err := c.resolve(tx.ctx, marker, sent, err, tx.slow)
 		if ok {
 			c.stats.commits.Add(1)
 			c.addSpent(marker)
@@ -292,7 +295,7 @@ const (
 // still be in flight, fail its comparison), or reads it. It keeps asking
 // until a deadline well inside the marker's lifetime, whether or not ctx has
 // ended: a caller must not be told "failed" for a transaction that committed.
-func (c *Client) resolve(ctx context.Context, marker string, sent time.Time, cause error) (committed bool, rev int64, err error) {
+func (c *Client) resolve(ctx context.Context, marker string, sent time.Time, cause error, slow int) (committed bool, rev int64, err error) {
 	deadline := sent.Add(min(c.opts.resolveTimeout, c.opts.markerTTL/4))
 	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
@@ -301,11 +304,13 @@ func (c *Client) resolve(ctx context.Context, marker string, sent time.Time, cau
 		lease, err := c.markerLease(rctx)
 		if err == nil {
 			var resp *clientv3.TxnResponse
-			resp, err = c.cli.Txn(rctx).
+			tctx, cancel := c.callCtx(rctx, slow+try)
+			resp, err = c.cli.Txn(tctx).
 				If(clientv3.Compare(clientv3.CreateRevision(marker), "=", 0)).
 				Then(clientv3.OpPut(marker, markerFenced, clientv3.WithLease(lease))).
 				Else(clientv3.OpGet(marker)).
 				Commit()
+			cancel()
 			if err == nil {
 				if !resp.Succeeded {
 					kvs := resp.Responses[0].GetResponseRange().Kvs

@@ -45,6 +45,7 @@ type options struct {
 	resolveTimeout time.Duration
 	maxBackoff     time.Duration
 	maxTxnOps      int
+	requestTimeout time.Duration
 }
 
 // WithMarkerPrefix sets the key prefix of the commit markers (default
@@ -69,6 +70,15 @@ func WithResolveTimeout(d time.Duration) Option { return func(o *options) { o.re
 // that keeps conflicting (default 50ms).
 func WithMaxBackoff(d time.Duration) Option { return func(o *options) { o.maxBackoff = d } }
 
+// WithRequestTimeout bounds each request to etcd (default 1 second); a
+// transaction whose requests time out doubles the bound for its later ones,
+// up to 32 times. A member whose leader has just died holds a request until
+// its own timeout (about 5 seconds) expires; the shorter bound lets the
+// transaction ask another member sooner. A commit that times out is settled
+// through its marker like any lost reply, so a short bound costs round
+// trips, never correctness.
+func WithRequestTimeout(d time.Duration) Option { return func(o *options) { o.requestTimeout = d } }
+
 // WithMaxTxnOps tells the Client the server's --max-txn-ops (default 128,
 // etcd's default; StartEmbedded's server takes 4096). Prefetch splits its
 // reads into Txns of this size, and a commit whose read set is larger skips
@@ -87,6 +97,7 @@ func New(cli *clientv3.Client, opts ...Option) *Client {
 		resolveTimeout: 30 * time.Second,
 		maxBackoff:     50 * time.Millisecond,
 		maxTxnOps:      128,
+		requestTimeout: time.Second,
 	}
 	for _, f := range opts {
 		f(&o)
@@ -98,6 +109,8 @@ func New(cli *clientv3.Client, opts ...Option) *Client {
 		panic(fmt.Sprintf("dstm: WithMarkerTTL(%v): need at least 10s to resolve lost replies", o.markerTTL))
 	case o.resolveTimeout <= 0:
 		panic(fmt.Sprintf("dstm: WithResolveTimeout(%v): must be positive", o.resolveTimeout))
+	case o.requestTimeout <= 0:
+		panic(fmt.Sprintf("dstm: WithRequestTimeout(%v): must be positive", o.requestTimeout))
 	case o.maxBackoff <= 0:
 		panic(fmt.Sprintf("dstm: WithMaxBackoff(%v): must be positive", o.maxBackoff))
 	case o.maxTxnOps < 2:
@@ -127,6 +140,12 @@ func (c *Client) Close(ctx context.Context) error {
 	return nil
 }
 
+// callCtx bounds one request of a transaction that has already seen slow
+// requests time out.
+func (c *Client) callCtx(ctx context.Context, slow int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.opts.requestTimeout<<min(slow, 5))
+}
+
 // markerKey returns a key no other commit uses.
 func (c *Client) markerKey() string {
 	return c.opts.markerPrefix + c.id + "/" + fmt.Sprint(c.seq.Add(1))
@@ -145,7 +164,9 @@ func (c *Client) markerLease(ctx context.Context) (clientv3.LeaseID, error) {
 		return c.lease, nil
 	}
 	start := time.Now()
-	resp, err := c.cli.Grant(ctx, int64(c.opts.markerTTL/time.Second))
+	gctx, cancel := c.callCtx(ctx, 0)
+	defer cancel()
+	resp, err := c.cli.Grant(gctx, int64(c.opts.markerTTL/time.Second))
 	if err != nil {
 		return 0, err
 	}

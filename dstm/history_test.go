@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gostm.dev/internal/testseed"
 	"gostm.dev/stm/stmtest"
@@ -111,12 +112,12 @@ func (r *histRecorder) history() *stmtest.History {
 // DSTM_LONG=1 runs ten times as many transactions.
 func TestHistoryChecked(t *testing.T) {
 	c, key := testClient(t)
-	ctx := testCtx(t)
 	seed := testseed.Get(t, "DSTM_SEED")
-	perG := 250
+	perG, limit := 250, time.Minute
 	if os.Getenv("DSTM_LONG") != "" {
-		perG = 2500
+		perG, limit = 2500, 10*time.Minute
 	}
+	ctx := testCtxFor(t, limit)
 	const goroutines, nvars = 4, 6
 	r := &histRecorder{}
 	for i := range nvars {

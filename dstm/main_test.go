@@ -42,8 +42,11 @@ func testClient(t testing.TB, opts ...Option) (*Client, func(string) string) {
 
 // testCtx returns a context that ends with the test or after a minute,
 // so that a hang fails the test instead of the whole run.
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func testCtx(t testing.TB) context.Context { return testCtxFor(t, time.Minute) }
+
+// testCtxFor is testCtx with a limit of d.
+func testCtxFor(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -22,6 +22,7 @@ const (
 	late              // hold the commit back (the test sends it later), report an error
 	unreachable       // fail this commit and every later request
 	cancelAfter       // apply the commit, then cancel the caller's context and report its error
+	hang              // apply the commit, then hold the reply until the request's context ends
 )
 
 // faultKV wraps a client's KV to inject one fault into the next commit (a
@@ -42,12 +43,15 @@ func (f *faultKV) inject(x fault) {
 }
 
 func (f *faultKV) Txn(ctx context.Context) clientv3.Txn {
-	return &faultTxn{f: f, Txn: f.KV.Txn(ctx)}
+	// Without the per-request cancellation, so that a held-back commit
+	// can still be sent after the call that made it has returned.
+	return &faultTxn{f: f, Txn: f.KV.Txn(context.WithoutCancel(ctx)), ctx: ctx}
 }
 
 type faultTxn struct {
 	clientv3.Txn
 	f     *faultKV
+	ctx   context.Context // the request's own
 	thens int
 }
 
@@ -86,6 +90,12 @@ func (t *faultTxn) Commit() (*clientv3.TxnResponse, error) {
 	case unreachable:
 		f.down = true
 		return nil, errInjected
+	case hang:
+		if _, err := t.Txn.Commit(); err != nil {
+			return nil, err
+		}
+		<-t.ctx.Done()
+		return nil, t.ctx.Err()
 	case cancelAfter:
 		if _, err := t.Txn.Commit(); err != nil {
 			return nil, err
@@ -248,5 +258,29 @@ func TestSpentMarkersAreDeleted(t *testing.T) {
 	}
 	if got := value(t, v); got != 40 || hooks != 40 {
 		t.Fatalf("value %d, hooks %d", got, hooks)
+	}
+}
+
+// TestRequestTimeoutSettlesAHungCommit: a commit whose reply never comes
+// (a member holding it for a dead leader) times out after the request bound
+// and is settled through its marker, long before the caller's context ends.
+func TestRequestTimeoutSettlesAHungCommit(t *testing.T) {
+	c, f, key := faultClient(t, WithRequestTimeout(50*time.Millisecond))
+	v := NewVar(key("n"), 0)
+	hooks := 0
+	f.inject(hang)
+	done := make(chan error, 1)
+	go func() { done <- incr(context.Background(), c, v, &hooks) }() // only the request bound can end the hang
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hung commit was never given up on: requests are not bounded")
+	}
+	if got := value(t, v); got != 1 || hooks != 1 {
+		t.Fatalf("value %d, hooks %d: want 1 and 1", got, hooks)
+	}
+	if s := c.Stats(); s.Unknown != 1 || s.ResolvedCommit != 1 {
+		t.Fatalf("stats %+v: want the timed-out commit resolved as committed", s)
 	}
 }

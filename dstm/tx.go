@@ -27,6 +27,7 @@ type Tx struct {
 
 	commitRev int64
 	done      bool
+	slow      int // requests of this transaction that timed out
 }
 
 // entry is a key as the snapshot holds it.
@@ -184,9 +185,10 @@ func (tx *Tx) fetch(keys []string) {
 		var err error
 		var rev int64
 		var got []*entry
+		rctx, cancel := c.callCtx(tx.ctx, tx.slow)
 		if len(keys) == 1 {
 			var resp *clientv3.GetResponse
-			resp, err = c.cli.Get(tx.ctx, keys[0], opts...)
+			resp, err = c.cli.Get(rctx, keys[0], opts...)
 			if err == nil {
 				rev = resp.Header.Revision
 				got = []*entry{entryOf(resp)}
@@ -197,7 +199,7 @@ func (tx *Tx) fetch(keys []string) {
 				ops[i] = clientv3.OpGet(k, clientv3.WithRev(tx.rev))
 			}
 			var resp *clientv3.TxnResponse
-			resp, err = c.cli.Txn(tx.ctx).Then(ops...).Commit()
+			resp, err = c.cli.Txn(rctx).Then(ops...).Commit()
 			if err == nil {
 				rev = resp.Header.Revision
 				for _, r := range resp.Responses {
@@ -205,6 +207,8 @@ func (tx *Tx) fetch(keys []string) {
 				}
 			}
 		}
+		tx.timedOut(rctx)
+		cancel()
 		if err == nil {
 			if tx.rev == 0 {
 				tx.rev = rev
@@ -231,6 +235,14 @@ func (tx *Tx) fetch(keys []string) {
 		if !sleepCtx(tx.ctx, backoff(try, c.opts.maxBackoff)) {
 			tx.fail(tx.ctx.Err())
 		}
+	}
+}
+
+// timedOut counts a request whose own bound expired while the caller's
+// context was still live.
+func (tx *Tx) timedOut(rctx context.Context) {
+	if rctx.Err() != nil && tx.ctx.Err() == nil {
+		tx.slow++
 	}
 }
 
