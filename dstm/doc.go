@@ -52,9 +52,12 @@
 // committed transaction failed, and AfterCommit hooks run only for a commit
 // that is proven. If the outcome cannot be learnt (the cluster stays
 // unreachable for the resolution timeout), Atomically returns an error
-// wrapping ErrOutcomeUnknown. Reads that fail transiently ("future revision"
-// on a lagging member, no leader, unavailable) are retried until the context
-// ends.
+// wrapping ErrOutcomeUnknown. Every request is bounded (WithRequestTimeout):
+// a member whose leader has died holds a commit until its own timeout of
+// about five seconds, and the bound lets the marker settle it on another
+// member after about one. Reads that fail transiently ("future revision" on
+// a lagging member, no leader, unavailable, the bound) are retried until
+// the context ends.
 //
 // # What etcd cannot give
 //
