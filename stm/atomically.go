@@ -91,7 +91,12 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 	tx.reexecuted = false
 	aborts := 0
 	for {
-		tx.begin(aborts)
+		if aborts == 0 && serialAfter > 0 {
+			tx.rv = beginSnapshot()
+			tx.state = txRunning
+		} else {
+			tx.begin(aborts)
+		}
 		out, cause, err := tx.attempt(fn)
 		switch out {
 		case outCommitted:
@@ -143,13 +148,9 @@ func observeEnd(tx *Tx, how string) {
 	}
 }
 
-// begin prepares an attempt: contention management, then a snapshot.
+// begin prepares an attempt after an abort (atomically inlines the first
+// attempt's): contention management, then a snapshot.
 func (tx *Tx) begin(aborts int) {
-	if aborts == 0 && serialAfter > 0 {
-		tx.rv = beginSnapshot()
-		tx.state = txRunning
-		return
-	}
 	switch {
 	case aborts >= serialAfter:
 		tx.rv = enterSerial()
@@ -268,6 +269,12 @@ func (tx *Tx) release() {
 // letGo gives up what the transaction holds besides its Tx: serial mode
 // and, in debug mode, the goroutine's mark of being inside a body.
 func (tx *Tx) letGo() {
+	if tx.irrevocable || debug {
+		tx.letGoSlow()
+	}
+}
+
+func (tx *Tx) letGoSlow() {
 	if tx.irrevocable {
 		tx.irrevocable = false
 		leaveSerial()

@@ -38,12 +38,19 @@ const serialSelfWait = "stm: Atomically, Eval or Store called inside a transacti
 // an irrevocable transaction to finish, since an update attempt started
 // now could not commit before then anyway.
 func beginSnapshot() uint64 {
+	if c := clock.v.Load(); c&1 == 0 {
+		return c >> 1
+	}
+	return beginSnapshotSerial()
+}
+
+// beginSnapshotSerial is beginSnapshot while serial mode is on.
+func beginSnapshotSerial() uint64 {
 	for {
-		c := clock.v.Load()
-		if c&1 == 0 {
+		waitSerial()
+		if c := clock.v.Load(); c&1 == 0 {
 			return c >> 1
 		}
-		waitSerial()
 	}
 }
 

@@ -105,21 +105,28 @@ func putTx(tx *Tx) {
 		return
 	}
 	if tx.slot != fromPool {
-		big := cap(tx.reads) > slotReads || cap(tx.writes) > slotWrites || tx.index.size() != 0
-		if big && !tx.big {
-			if bigKept.Add(1) <= bigSlots {
-				tx.big = true
-			} else {
-				bigKept.Add(-1)
-				tx.reads, tx.writes, tx.undo, tx.index = nil, nil, nil, writeIndex{}
-			}
+		if cap(tx.reads) > slotReads || cap(tx.writes) > slotWrites || tx.index.size() != 0 {
+			tx.keepLargeLogs()
 		}
-		tx.trimLogs()
 		txSlots[tx.slot].taken.Store(0)
 		return
 	}
 	tx.trimLogs()
 	txPool.Put(tx)
+}
+
+// keepLargeLogs decides whether a slot's Tx keeps the large logs it has:
+// only bigSlots of them may.
+func (tx *Tx) keepLargeLogs() {
+	if !tx.big {
+		if bigKept.Add(1) > bigSlots {
+			bigKept.Add(-1)
+			tx.reads, tx.writes, tx.undo, tx.index = nil, nil, nil, writeIndex{}
+			return
+		}
+		tx.big = true
+	}
+	tx.trimLogs()
 }
 
 // trimLogs drops logs too large to keep.
