@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gostm.dev/internal/watchdog"
 )
 
 // This file holds the pieces every check shares: the table of variants, the
@@ -239,20 +241,11 @@ func record(name string, timeout time.Duration, check func(tester)) (r *recorder
 	}
 }
 
-// run runs f in a goroutine and fails if it does not return within d: a
+// within runs f in a goroutine and fails if it does not return within d: a
 // wedged lock must fail the test, not hang it.
 func within(t tester, d time.Duration, what string, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not finish within %v", what, d)
-	}
+	watchdog.Within(t, d, what, f)
 }
 
 // newCachedCtrie returns a Ctrie whose Load cache is fixed at level lev.

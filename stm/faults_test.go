@@ -13,24 +13,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"gostm.dev/internal/watchdog"
 	"gostm.dev/stm"
 )
 
 // within runs f on its own goroutine and fails the test if it has not
-// finished in a generous time: a watchdog against hangs, not a timing
-// assumption.
+// finished in a generous time.
 func within(t *testing.T, what string, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: still running after 30s (the process would hang)", what)
-	}
+	watchdog.Within(t, 30*time.Second, what, f)
 }
 
 func TestErrRetryBlocksLikeRetry(t *testing.T) {

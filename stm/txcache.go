@@ -69,7 +69,7 @@ func seedRand() uint64 { return seedCounter.Add(0x9E3779B97F4A7C15) | 1 }
 // variable. Stacks move when they grow; that only changes the hint.
 func slotHint() uint32 {
 	var marker byte
-	return uint32(uint64(uintptr(unsafe.Pointer(&marker))>>12) * 0x9E3779B97F4A7C15 >> 58)
+	return uint32(uint64(uintptr(unsafe.Pointer(&marker))>>11) * 0x9E3779B97F4A7C15 >> 58)
 }
 
 func getTx() *Tx {

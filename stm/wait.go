@@ -201,15 +201,14 @@ func shouldSpin(block uint64, blocked int64) bool {
 // ctx's error in that case. It spins first if spin is set.
 func (w *waiter) park(ctx context.Context, spin bool) error {
 	if spin {
+		// The partner we just woke is most likely queued to run next on
+		// this very P: let it run first, then spin in case it runs on
+		// another.
+		runtime.Gosched()
 		for range spinLoads {
 			if w.state.Load() == waitWoken {
 				return nil
 			}
-		}
-		// The partner may be queued on this very P: let it run once.
-		runtime.Gosched()
-		if w.state.Load() == waitWoken {
-			return nil
 		}
 	}
 	var stop func() bool
