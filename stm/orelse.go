@@ -27,11 +27,13 @@ func OrElse[T any](tx *Tx, first func(*Tx) T, others ...func(*Tx) T) T {
 	if r, ok := tryAlternative(tx, first); ok {
 		return r
 	}
+	tx.passNilPanic()
 	last := len(others) - 1
 	for _, alt := range others[:last] {
 		if r, ok := tryAlternative(tx, alt); ok {
 			return r
 		}
+		tx.passNilPanic()
 	}
 	// The last alternative needs no checkpoint: if it retries, so does the
 	// enclosing transaction (or branch).
@@ -45,37 +47,31 @@ type checkpoint struct {
 }
 
 // tryAlternative runs alt as an OrElse branch. ok is false if alt retried,
-// in which case its writes and hooks are gone and its reads remain.
+// in which case its writes and hooks are gone and its reads remain, or if
+// it panicked with nil (tx.nilPanic says so).
 func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
 	cp := tx.enterBranch()
-	returned, nilPanic := false, false
-	func() {
-		defer func() {
-			if returned {
-				return
-			}
-			x := recover()
-			switch {
-			case x == nil:
-				// runtime.Goexit, which goes on unwinding past this call, or
-				// panic(nil) under GODEBUG=panicnil=1, which recover just
-				// stopped: in that case only, control reaches the check below.
-				nilPanic = true
-			case x == retrySignal && tx.state == txRetrying:
-				tx.rollback(cp)
-			default:
-				panic(x) // conflicts, errors and user panics end the transaction
-			}
-		}()
-		r = alt(tx)
-		returned = true
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		x := recover()
+		switch {
+		case x == nil:
+			// runtime.Goexit, which goes on unwinding past this frame, or
+			// panic(nil) under GODEBUG=panicnil=1, which recover just
+			// stopped: only then does OrElse see the mark and panic again.
+			// Panicking here would turn a Goexit into a panic.
+			tx.nilPanic = true
+		case x == retrySignal && tx.state == txRetrying:
+			tx.rollback(cp)
+		default:
+			panic(x) // conflicts, errors and user panics end the transaction
+		}
 	}()
-	if nilPanic {
-		panic(nil) //nolint:govet // pass the alternative's nil panic on as it came
-	}
-	if !returned {
-		return r, false // alt retried and was rolled back
-	}
+	r = alt(tx)
+	returned = true
 	if tx.state == txRetrying {
 		// alt recovered our Retry panic and returned anyway: it still retried.
 		tx.rollback(cp)
@@ -84,6 +80,15 @@ func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
 	}
 	tx.leaveBranch()
 	return r, true
+}
+
+// passNilPanic panics with nil again if the alternative just tried did
+// (see tryAlternative).
+func (tx *Tx) passNilPanic() {
+	if tx.nilPanic {
+		tx.nilPanic = false
+		panic(nil) //nolint:govet // the alternative's own nil panic, under GODEBUG=panicnil=1
+	}
 }
 
 func (tx *Tx) enterBranch() checkpoint {

@@ -30,6 +30,7 @@ type Tx struct {
 	cause       abortCause // why the attempt aborted, when state is txAborted
 	irrevocable bool
 	reexecuted  bool // GOSTMDEBUG=reexec ran the body once already
+	nilPanic    bool // an OrElse alternative panicked with nil (or called Goexit)
 	waiter      *waiter
 	goid        int64  // the goroutine running the body; set only in debug modes
 	ops         uint32 // operations in this attempt; counted only with owner checks on
@@ -93,6 +94,7 @@ func (tx *Tx) reset() {
 		tx.hooks = tx.hooks[:0]
 	}
 	tx.bloom = 0
+	tx.nilPanic = false
 	tx.index.reset()
 	tx.ops = 0
 	tx.orDepth, tx.epoch, tx.epochs = 0, 0, 0
