@@ -220,9 +220,10 @@ func (f *etcdFlags) runSanta(ctx context.Context, cfg santa.Config, stdout io.Wr
 // one: dstm against etcd's own STM, same configuration.
 func init() {
 	bench.RegisterDemo(bench.Demo{
-		Name: "bank-etcd",
-		Doc:  "the bank on an embedded etcd: dstm against etcd's concurrency.NewSTM, checks B1–B5",
-		Run:  etcdBankDemo,
+		Name:     "bank-etcd",
+		Doc:      "the bank on an embedded etcd: dstm against etcd's concurrency.NewSTM, checks B1–B5",
+		Run:      etcdBankDemo,
+		Estimate: 3 * time.Second, // a start-up and two 1 s runs
 	})
 }
 
