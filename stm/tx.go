@@ -2,6 +2,7 @@ package stm
 
 import (
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -195,7 +196,12 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 			continue
 		}
 		ver := m1 >> verShift
-		tx.reads = append(tx.reads, readEntry{b, ver})
+		n := len(tx.reads)
+		if n == cap(tx.reads) {
+			tx.reads = slices.Grow(tx.reads, 1)
+		}
+		tx.reads = tx.reads[:n+1]
+		tx.reads[n].v, tx.reads[n].ver = b, ver // field by field, as appendWrite does
 		if o := hook.Current(); o != nil {
 			o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
 		}
@@ -278,7 +284,7 @@ func (tx *Tx) write(i int, b *varBase, box unsafe.Pointer) {
 		w.box, w.epoch = box, tx.epoch
 		return
 	}
-	tx.appendWrite(writeEntry{v: b, box: box, epoch: tx.epoch})
+	tx.appendWrite(b, box, 0)
 }
 
 // setBits is Var.Set for a Var whose values are unboxed, untyped (typ is
@@ -313,7 +319,7 @@ func (tx *Tx) writeBits(b *varBase, bits uint64) {
 		i = tx.findWrite(b)
 	}
 	if i < 0 {
-		tx.appendWrite(writeEntry{v: b, box: scalarMark, bits: bits, epoch: tx.epoch})
+		tx.appendWrite(b, scalarMark, bits)
 		return
 	}
 	if !tx.ownsBox(i) {
@@ -330,12 +336,22 @@ func (tx *Tx) saveUndo(i int) {
 	tx.undo = append(tx.undo, undoEntry{idx: int32(i), epoch: w.epoch, box: w.box, bits: w.bits})
 }
 
-func (tx *Tx) appendWrite(w writeEntry) {
-	tx.writes = append(tx.writes, w)
-	tx.bloom |= bloomBit(w.v)
+// appendWrite adds b's entry to the write log. It fills the new entry field
+// by field: an entry passed by value went through the stack, and the copy
+// read it back before the stores had landed (a store-forwarding stall that
+// cost more than the rest of the append).
+func (tx *Tx) appendWrite(b *varBase, box unsafe.Pointer, bits uint64) {
+	n := len(tx.writes)
+	if n == cap(tx.writes) {
+		tx.writes = slices.Grow(tx.writes, 1)
+	}
+	tx.writes = tx.writes[:n+1]
+	w := &tx.writes[n]
+	w.v, w.box, w.bits, w.old, w.epoch = b, box, bits, 0, tx.epoch
+	tx.bloom |= bloomBit(b)
 	if tx.index.on {
-		tx.index.add(w.v, len(tx.writes)-1, tx.writes)
-	} else if len(tx.writes) > indexAbove {
+		tx.index.add(b, n, tx.writes)
+	} else if n+1 > indexAbove {
 		tx.index.build(tx.writes)
 	}
 }
