@@ -1,6 +1,10 @@
 package stm
 
-import "gostm.dev/stm/internal/hook"
+import (
+	"slices"
+
+	"gostm.dev/stm/internal/hook"
+)
 
 // OrElse runs first; if it calls Retry, OrElse discards first's writes
 // (and AfterCommit hooks) and runs the next alternative, and so on. The
@@ -40,7 +44,11 @@ func OrElse[T any](tx *Tx, first func(*Tx) T, others ...func(*Tx) T) T {
 	return others[last](tx)
 }
 
-// checkpoint is what an OrElse branch rolls back to.
+// checkpoint is what an OrElse branch rolls back to. The Tx keeps a stack
+// of them (one per open branch) and a branch refers to its own by
+// position: a checkpoint copied by value went through the stack in 8-byte
+// stores and was read back in 16-byte loads, a store-forwarding stall on
+// every OrElse.
 type checkpoint struct {
 	writes, undo, hooks, sets int
 	epoch                     uint32
@@ -78,7 +86,7 @@ func tryAlternative[T any](tx *Tx, alt func(*Tx) T) (r T, ok bool) {
 		var zero T
 		return zero, false
 	}
-	tx.leaveBranch()
+	tx.leaveBranch(cp)
 	return r, true
 }
 
@@ -91,28 +99,37 @@ func (tx *Tx) passNilPanic() {
 	}
 }
 
-func (tx *Tx) enterBranch() checkpoint {
-	cp := checkpoint{len(tx.writes), len(tx.undo), len(tx.hooks), tx.sets, tx.epoch}
-	tx.orDepth++
+// enterBranch opens a branch and returns the position of its checkpoint.
+func (tx *Tx) enterBranch() int {
+	n := len(tx.branches)
+	if n == cap(tx.branches) {
+		tx.branches = slices.Grow(tx.branches, 1)
+	}
+	tx.branches = tx.branches[:n+1]
+	cp := &tx.branches[n]
+	cp.writes, cp.undo, cp.hooks, cp.sets, cp.epoch = len(tx.writes), len(tx.undo), len(tx.hooks), tx.sets, tx.epoch
 	tx.epochs++
 	tx.epoch = tx.epochs
-	return cp
+	return n
 }
 
-// leaveBranch closes a branch that did not retry. Its boxes keep their
+// leaveBranch closes the branch whose checkpoint is at position n (and any
+// inner one a panic left open) that did not retry. Its boxes keep their
 // epoch, which stays current: they were allocated after every checkpoint
 // still open, so the enclosing code may overwrite them in place.
-func (tx *Tx) leaveBranch() {
-	tx.orDepth--
-	if tx.orDepth == 0 {
+func (tx *Tx) leaveBranch(n int) {
+	tx.branches = tx.branches[:n]
+	if n == 0 {
 		clear(tx.undo)
 		tx.undo = tx.undo[:0]
 	}
 }
 
-// rollback undoes a branch that retried: every box it replaced is put back,
-// every entry it added is dropped. Its reads stay in the read set.
-func (tx *Tx) rollback(cp checkpoint) {
+// rollback undoes the branch whose checkpoint is at position n, which
+// retried: every box it replaced is put back, every entry it added is
+// dropped. Its reads stay in the read set.
+func (tx *Tx) rollback(n int) {
+	cp := &tx.branches[n]
 	for i := len(tx.undo) - 1; i >= cp.undo; i-- {
 		u := tx.undo[i]
 		if int(u.idx) < cp.writes {
@@ -134,10 +151,11 @@ func (tx *Tx) rollback(cp checkpoint) {
 	}
 	clear(tx.hooks[cp.hooks:])
 	tx.hooks = tx.hooks[:cp.hooks]
-	tx.orDepth--
 	tx.epoch = cp.epoch
+	sets := cp.sets
+	tx.branches = tx.branches[:n]
 	tx.state = txRunning
 	if o := hook.Current(); o != nil {
-		o.Rollback(tx, cp.sets)
+		o.Rollback(tx, sets)
 	}
 }

@@ -22,10 +22,10 @@ type Tx struct {
 	undo   []undoEntry  // values replaced inside an OrElse branch, to restore if it retries
 	hooks  []func()
 
-	sets    int    // Set calls in this attempt, so observers can follow OrElse rollbacks
-	orDepth int    // OrElse branches entered and not yet left
-	epoch   uint32 // the innermost open branch's number: boxes of this epoch are private to it
-	epochs  uint32 // branches numbered so far in this attempt
+	sets     int          // Set calls in this attempt, so observers can follow OrElse rollbacks
+	branches []checkpoint // the open OrElse branches' checkpoints, innermost last
+	epoch    uint32       // the innermost open branch's number: boxes of this epoch are private to it
+	epochs   uint32       // branches numbered so far in this attempt
 
 	state       txState
 	cause       abortCause // why the attempt aborted, when state is txAborted
@@ -98,7 +98,8 @@ func (tx *Tx) reset() {
 	tx.nilPanic = false
 	tx.index.reset()
 	tx.ops = 0
-	tx.orDepth, tx.epoch, tx.epochs = 0, 0, 0
+	tx.branches = tx.branches[:0]
+	tx.epoch, tx.epochs = 0, 0
 	tx.sets = 0
 }
 
@@ -270,7 +271,7 @@ func bloomBit(b *varBase) uint64 {
 // innermost open OrElse branch (or outside any), so that it may be
 // overwritten in place without breaking that branch's rollback.
 func (tx *Tx) ownsBox(i int) bool {
-	return tx.orDepth == 0 || tx.writes[i].epoch == tx.epoch
+	return len(tx.branches) == 0 || tx.writes[i].epoch == tx.epoch
 }
 
 // write records box as the new value of b, whose write-log index is i (-1
