@@ -63,7 +63,8 @@ func TestEtcdBank(t *testing.T) {
 func TestEtcdSanta(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := santaCommand(context.Background(), []string{"-backend", "etcd", "-rounds", "4", "-seed", "1"}, &out, &errOut)
-	if code != 0 || !strings.Contains(out.String(), "variant=etcd-dstm") || !strings.Contains(out.String(), "PASS  S9") {
+	if code != 0 || !strings.Contains(out.String(), "variant=etcd-dstm") || !strings.Contains(out.String(), "PASS  S9") ||
+		!strings.Contains(out.String(), "INFO  stm: not used: the state lived in etcd") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
 	}
 }

@@ -147,9 +147,13 @@ func santaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	code := santaVerdict(stdout, res)
 	s := rep.STM
-	if cfg.Variant == santa.VariantChannel {
+	onEtcd, _ := etcd.on()
+	switch {
+	case onEtcd:
+		fmt.Fprintf(stdout, "INFO  stm: not used: the state lived in etcd (gostm.dev/dstm)\n")
+	case cfg.Variant == santa.VariantChannel:
 		fmt.Fprintf(stdout, "INFO  stm: not used by the channel variant\n")
-	} else {
+	default:
 		fmt.Fprintf(stdout, "INFO  stm: %d logged commits, %d aborts (%d validation, %d lock, %d extend), %d blocks in Retry, %d wake-ups, %d irrevocable\n",
 			rep.Commits, s.Aborts, s.ValidationFails, s.LockConflicts, s.ExtendFailures, s.Blocks, s.Wakeups, s.Irrevocable)
 	}
