@@ -246,7 +246,8 @@ func (tx *Tx) endAttempt() {
 // runs the hooks, then pools the Tx. The Tx is marked ended while the
 // hooks run, so a hook that uses it panics instead of writing into some
 // later transaction that got the Tx from the pool; a hook may start
-// transactions of its own. If a hook panics, the Tx is not pooled.
+// transactions of its own. If a hook panics, the Tx is pooled all the same
+// (a cache slot left taken would be lost for good).
 func (tx *Tx) finish() {
 	if len(tx.hooks) == 0 {
 		tx.release()
@@ -254,10 +255,10 @@ func (tx *Tx) finish() {
 	}
 	tx.letGo()
 	tx.state = txIdle
+	defer putTx(tx)
 	for _, f := range tx.hooks {
 		f()
 	}
-	putTx(tx)
 }
 
 // release ends the transaction and returns the Tx to the pool.
