@@ -91,8 +91,8 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 	tx.reexecuted = false
 	aborts := 0
 	for {
-		if aborts == 0 && serialAfter > 0 {
-			tx.rv = beginSnapshot()
+		if c := clock.v.Load(); aborts == 0 && serialAfter > 0 && c&1 == 0 {
+			tx.rv = c >> 1
 			tx.state = txRunning
 		} else {
 			tx.begin(aborts)
@@ -135,7 +135,7 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 			tx.reset()
 			aborts = 0
 		case outNilPanic:
-			// attempt recovered a nil panic and let the Tx go (it cannot
+			// attempt recovered a nil panic and released the Tx (it cannot
 			// tell one from runtime.Goexit): pass the panic on as it came.
 			panic(nil) //nolint:govet // the body's own nil panic, under GODEBUG=panicnil=1
 		}
@@ -151,6 +151,14 @@ func observeEnd(tx *Tx, how string) {
 // begin prepares an attempt after an abort (atomically inlines the first
 // attempt's): contention management, then a snapshot.
 func (tx *Tx) begin(aborts int) {
+	defer func() {
+		// Waiting for serial mode panics when the body waiting is the
+		// irrevocable one's own nested transaction: give the Tx back first.
+		if r := recover(); r != nil {
+			tx.release()
+			panic(r)
+		}
+	}()
 	switch {
 	case aborts >= serialAfter:
 		tx.rv = enterSerial()
@@ -176,12 +184,12 @@ func (tx *Tx) attempt(fn func(tx *Tx) error) (out outcome, cause abortCause, err
 		switch {
 		case r == nil:
 			// runtime.Goexit (t.FailNow, say), or panic(nil) under
-			// GODEBUG=panicnil=1: recover cannot tell them apart. Let go of
-			// everything the transaction holds, but do not pool the Tx:
-			// after a Goexit nothing will, and after a nil panic atomically
-			// (reached only then) passes the panic on.
+			// GODEBUG=panicnil=1: recover cannot tell them apart. End the
+			// transaction here, once, either way: after a Goexit nothing
+			// runs on, and after a nil panic atomically (reached only then)
+			// passes the panic on without touching the Tx.
 			observeEnd(tx, "panic")
-			tx.letGo()
+			tx.release()
 			out = outNilPanic
 		case r == abortSignal && tx.state == txAborted:
 			out, cause = outAborted, tx.cause

@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,6 +42,24 @@ func TestTxSlotsReturnedWhateverTheEnd(t *testing.T) {
 			Atomically(func(tx *Tx) error { v.Get(tx); panic("body") }) //stmvet:ignore the panic is the case under test
 		})
 		require.ErrorIs(t, Atomically(func(tx *Tx) error { v.Get(tx); return errTest }), errTest) // the body fails
+		exited := make(chan struct{})
+		go func() { // the body calls runtime.Goexit
+			defer close(exited)
+			Atomically(func(tx *Tx) error { v.Get(tx); runtime.Goexit(); return nil }) //stmvet:ignore the Goexit is the case under test
+		}()
+		<-exited
+	}
+	// A nested transaction in an irrevocable body panics while it waits
+	// for serial mode, before its first attempt.
+	defer func(after int, checks bool) { serialAfter, debug = after, checks }(serialAfter, debug)
+	serialAfter, debug = 0, false
+	for range 2 * cacheSlots {
+		recovered(func() {
+			Atomically(func(tx *Tx) error { //stmvet:ignore the nested transaction's panic is the case under test
+				v.Get(tx)
+				return Atomically(func(*Tx) error { return nil }) //stmvet:ignore the nested transaction is the case under test
+			})
+		})
 	}
 	require.Equal(t, before, takenSlots())
 	require.Equal(t, 2*cacheSlots, v.Load())
