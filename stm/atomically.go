@@ -261,6 +261,10 @@ func (tx *Tx) finish() {
 		tx.release()
 		return
 	}
+	tx.runHooks()
+}
+
+func (tx *Tx) runHooks() {
 	tx.letGo()
 	tx.state = txIdle
 	defer putTx(tx)
