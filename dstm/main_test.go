@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -31,14 +33,24 @@ func TestMain(m *testing.M) {
 }
 
 // testClient returns a Client on the shared member and a function that
-// names keys under the test's own prefix.
+// names keys under the test's own prefix. The prefix is the test's name
+// and the number of its run, so that a test run again in the same process
+// (go test -count=2) starts from empty keys too; the clients of one run of
+// a test share it.
 func testClient(t testing.TB, opts ...Option) (*Client, func(string) string) {
 	t.Helper()
 	c := New(shared.Client(), append(shared.Options(), opts...)...)
 	t.Cleanup(func() { c.Close(context.Background()) })
-	prefix := "test/" + strings.ReplaceAll(t.Name(), "/", "_") + "/"
+	run, _ := testRuns.LoadOrStore(t, testRunCount.Add(1))
+	prefix := fmt.Sprintf("test/%s/%d/", strings.ReplaceAll(t.Name(), "/", "_"), run)
 	return c, func(k string) string { return prefix + k }
 }
+
+// testRuns numbers the test runs that asked for a client.
+var (
+	testRuns     sync.Map // testing.TB -> uint64
+	testRunCount atomic.Uint64
+)
 
 // testCtx returns a context that ends with the test or after a minute,
 // so that a hang fails the test instead of the whole run.
