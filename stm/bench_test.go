@@ -263,12 +263,9 @@ func BenchmarkOrElse(b *testing.B) {
 // channels.
 func BenchmarkPingPong(b *testing.B) {
 	b.Run("engine=gostm", func(b *testing.B) {
-		ping, pong := stm.NewVar(0), stm.NewVar(0)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 1; ; i++ {
-				stop := stm.Eval(func(tx *stm.Tx) bool {
+		gostmPingPong(b,
+			func(ping, pong *stm.Var[int], i int) (stop bool) {
+				return stm.Eval(func(tx *stm.Tx) bool {
 					p := ping.Get(tx)
 					if p < 0 {
 						return true
@@ -277,33 +274,19 @@ func BenchmarkPingPong(b *testing.B) {
 					pong.Set(tx, i)
 					return false
 				})
-				if stop {
-					return
-				}
-			}
-		}()
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			ping.Store(i)
-			stm.Atomically(func(tx *stm.Tx) error {
-				tx.Check(pong.Get(tx) == i)
-				return nil
+			},
+			func(pong *stm.Var[int], i int) {
+				stm.Atomically(func(tx *stm.Tx) error {
+					tx.Check(pong.Get(tx) == i)
+					return nil
+				})
 			})
-		}
-		ping.Store(-1)
-		<-done
 	})
 	// The same round trip with each side returning stm.ErrRetry instead
 	// of calling Check: no panic is unwound.
 	b.Run("engine=gostm-errretry", func(b *testing.B) {
-		ping, pong := stm.NewVar(0), stm.NewVar(0)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 1; ; i++ {
-				stop := false
+		gostmPingPong(b,
+			func(ping, pong *stm.Var[int], i int) (stop bool) {
 				stm.Atomically(func(tx *stm.Tx) error {
 					p := ping.Get(tx)
 					if stop = p < 0; stop {
@@ -315,25 +298,16 @@ func BenchmarkPingPong(b *testing.B) {
 					pong.Set(tx, i)
 					return nil
 				})
-				if stop {
-					return
-				}
-			}
-		}()
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			i++
-			ping.Store(i)
-			stm.Atomically(func(tx *stm.Tx) error {
-				if pong.Get(tx) != i {
-					return stm.ErrRetry
-				}
-				return nil
+				return stop
+			},
+			func(pong *stm.Var[int], i int) {
+				stm.Atomically(func(tx *stm.Tx) error {
+					if pong.Get(tx) != i {
+						return stm.ErrRetry
+					}
+					return nil
+				})
 			})
-		}
-		ping.Store(-1)
-		<-done
 	})
 	b.Run("engine=anacrolix", func(b *testing.B) {
 		ping, pong := astm.NewVar(0), astm.NewVar(0)
@@ -385,6 +359,28 @@ func BenchmarkPingPong(b *testing.B) {
 		for range pong {
 		}
 	})
+}
+
+// gostmPingPong runs the round trip with gostm: a partner goroutine runs
+// answer for rounds 1, 2, ... until it reports stop (ping set to -1), and
+// each op stores the round in ping and runs await until pong shows it.
+func gostmPingPong(b *testing.B, answer func(ping, pong *stm.Var[int], i int) (stop bool), await func(pong *stm.Var[int], i int)) {
+	ping, pong := stm.NewVar(0), stm.NewVar(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; !answer(ping, pong, i); i++ {
+		}
+	}()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		ping.Store(i)
+		await(pong, i)
+	}
+	ping.Store(-1)
+	<-done
 }
 
 // BenchmarkBank runs transfers between random accounts of 1024 from

@@ -188,7 +188,8 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 		if b.meta.Load() != m1 {
 			continue
 		}
-		if ver := m1 >> verShift; ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
+		ver := m1 >> verShift
+		if ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
 			// b changed after our snapshot: move the snapshot forward if
 			// nothing read so far has changed, then read b again.
 			if !tx.extend() {
@@ -196,7 +197,6 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 			}
 			continue
 		}
-		ver := m1 >> verShift
 		n := len(tx.reads)
 		if n == cap(tx.reads) {
 			tx.reads = slices.Grow(tx.reads, 1)
