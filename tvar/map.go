@@ -2,7 +2,6 @@ package tvar
 
 import (
 	"hash/maphash"
-	"iter"
 	"math/bits"
 
 	"gostm.dev/stm"
@@ -51,6 +50,7 @@ type Map[K comparable, V any] struct {
 	sizes  *[mapStripes]stripe
 	seed   maphash.Seed
 	hasher func(K) uint64 // nil except in tests that force hash collisions
+	loops  loops          // the Range loops in progress (maprange.go)
 }
 
 const (
@@ -113,9 +113,13 @@ func (m *Map[K, V]) hash(k K) uint64 {
 	return maphash.Comparable(m.seed, k)
 }
 
+// count records that tx inserted (d = 1) or deleted (d = -1) the key of
+// hash h: in its size stripe, and for tx's Range loops, whose nodes may
+// now be stale.
 func (m *Map[K, V]) count(tx *stm.Tx, h uint64, d int) {
 	s := &m.sizes[h>>(64-4)].n
 	s.Set(tx, s.Get(tx)+d)
+	m.loops.changed(tx)
 }
 
 // slotBit is the bitmap bit of hash h at depth.
@@ -335,10 +339,21 @@ func without[K comparable, V any](e *entry[K, V], k K) (*entry[K, V], bool) {
 	return &c, true
 }
 
-// Update calls f with the value of k and whether k is present; if f
-// returns keep, k is set to the value f returned (added if absent),
-// otherwise k is deleted (if present). It is Get followed by Set or
-// Delete, as one step of the transaction.
+// Update calls f once, with the value of k and whether k is present (the
+// zero V and false if it is absent), and applies its answer in the same
+// transaction, as Get followed by Set or Delete would:
+//
+//   - keep true: k is set to v, and added if it was absent (Len grows by
+//     one). For a present key only its value Var is written.
+//   - keep false, k present: k is deleted, as by Delete (Len shrinks by
+//     one); v is ignored.
+//   - keep false, k absent: nothing is written; m and Len are unchanged
+//     and v is ignored. The transaction has still read that k is absent,
+//     so it conflicts with a concurrent insert of k, and a Retry after it
+//     wakes when k is added.
+//
+// f must not change m: its answer is applied to the lookup made before it
+// ran.
 func (m *Map[K, V]) Update(tx *stm.Tx, k K, f func(old V, ok bool) (v V, keep bool)) {
 	m.check("Update")
 	h := m.hash(k)
@@ -368,36 +383,4 @@ func (m *Map[K, V]) Len(tx *stm.Tx) int {
 		n += m.sizes[i].n.Get(tx)
 	}
 	return n
-}
-
-// Range returns an iterator over the keys and values of m as of tx, in an
-// unspecified order (that of the hashes). It must be used inside tx's
-// transaction. Every pair it yields belongs to the same consistent
-// snapshot, so iterating to the end gives exactly the committed contents
-// plus tx's own writes. Changing m during the loop is allowed and behaves
-// as with a Go map: a key added may or may not be visited, a key deleted
-// before it is reached is not. A full iteration reads every node and
-// value, so it conflicts with any concurrent write to m.
-func (m *Map[K, V]) Range(tx *stm.Tx) iter.Seq2[K, V] {
-	m.check("Range")
-	return func(yield func(K, V) bool) {
-		walk(tx, m.root, yield)
-	}
-}
-
-func walk[K comparable, V any](tx *stm.Tx, n *stm.Var[branch[K, V]], yield func(K, V) bool) bool {
-	for _, kd := range n.Get(tx).kids {
-		if kd.sub != nil {
-			if !walk(tx, kd.sub, yield) {
-				return false
-			}
-			continue
-		}
-		for e := kd.first; e != nil; e = e.next {
-			if !yield(e.key, e.val.Get(tx)) {
-				return false
-			}
-		}
-	}
-	return true
 }
