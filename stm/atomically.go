@@ -88,9 +88,10 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 	if debug {
 		debugEnter(tx)
 	}
-	tx.reexecuted = false
+	tx.reexecuted, tx.noPast = false, false
 	aborts := 0
 	for {
+		tx.until0 = history.until.Load() // before the snapshot: see registerIfCovered
 		if c := clock.v.Load(); aborts == 0 && serialAfter > 0 && c&1 == 0 {
 			tx.rv = c >> 1
 			tx.state = txRunning
@@ -107,6 +108,9 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 				}
 				o.Commit(tx, tx.rv, wv)
 			}
+			if tx.past {
+				extendHistory() // for the read-only transactions that may follow
+			}
 			tx.finish()
 			return nil
 		case outFailed:
@@ -120,6 +124,7 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 				stats.abort(cause)
 			}
 			tx.endAttempt()
+			tx.registerAfter(cause)
 			tx.reset()
 		case outRetry:
 			observeEnd(tx, "retry")
@@ -148,6 +153,22 @@ func observeEnd(tx *Tx, how string) {
 	}
 }
 
+// registerAfter makes a transaction whose attempt aborted on a conflict
+// before writing anything a registered snapshot reader (see history.go),
+// so that its next attempt, if it writes nothing, cannot abort because of
+// writers; and ends the registration of one that turned out to write.
+func (tx *Tx) registerAfter(cause abortCause) {
+	switch {
+	case tx.noPast:
+		if tx.registered {
+			tx.unregisterSnapshot()
+		}
+	case tx.registered || len(tx.writes) != 0:
+	case cause == causeExtend || cause == causeHistoryGone || cause == causeLockedRead:
+		tx.registerSnapshot()
+	}
+}
+
 // begin prepares an attempt after an abort (atomically inlines the first
 // attempt's): contention management, then a snapshot.
 func (tx *Tx) begin(aborts int) {
@@ -169,6 +190,9 @@ func (tx *Tx) begin(aborts int) {
 		fallthrough
 	default:
 		tx.rv = beginSnapshot()
+	}
+	if tx.registered {
+		tx.recordSnapshot()
 	}
 	tx.state = txRunning
 }
@@ -282,12 +306,16 @@ func (tx *Tx) release() {
 // letGo gives up what the transaction holds besides its Tx: serial mode
 // and, in debug mode, the goroutine's mark of being inside a body.
 func (tx *Tx) letGo() {
-	if tx.irrevocable || debug {
+	if tx.irrevocable || debug || tx.registered {
 		tx.letGoSlow()
 	}
 }
 
 func (tx *Tx) letGoSlow() {
+	if tx.registered {
+		tx.unregisterSnapshot()
+		tx.view = false
+	}
 	if tx.irrevocable {
 		tx.irrevocable = false
 		leaveSerial()

@@ -111,6 +111,10 @@ func pause(spins int) {
 // them): the one-Var transaction behind Var.Store.
 func store(b *varBase, box unsafe.Pointer, bits uint64) {
 	debugCheckNotInBody("Store")
+	var slab nodeSlab
+	if historyLikely() {
+		slab = newSlab(1)
+	}
 	for spins := 0; ; spins++ {
 		m := b.meta.Load()
 		if m&locked != 0 || !b.meta.CompareAndSwap(m, m|locked) {
@@ -123,8 +127,15 @@ func store(b *varBase, box unsafe.Pointer, bits uint64) {
 			waitSerial()
 			continue
 		}
-		b.publish(box, bits)
-		b.meta.Store(c >> 1 << verShift)
+		wv := c >> 1
+		var keep *nodeSlab
+		if keepingHistory(wv) {
+			if slab == nil {
+				slab = newSlab(1)
+			}
+			keep = &slab
+		}
+		b.writeBack(box, bits, m, wv, keep)
 		if m&waitBit != 0 {
 			wake(b)
 		}

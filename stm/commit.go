@@ -20,6 +20,10 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	if hook.On(hook.PublishBeforeLock) {
 		return tx.commitPublishingEarly()
 	}
+	var slab nodeSlab
+	if historyLikely() {
+		slab = newSlab(len(tx.writes))
+	}
 	for i := range tx.writes {
 		if !tx.lock(i) {
 			tx.unlock(i)
@@ -38,10 +42,19 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 		tx.unlock(len(tx.writes))
 		return false, causeValidate
 	}
+	if len(tx.commutes) > 0 {
+		tx.applyCommutes()
+	}
+	var keep *nodeSlab
+	if keepingHistory(wv) {
+		if slab == nil {
+			slab = newSlab(len(tx.writes))
+		}
+		keep = &slab
+	}
 	for i := range tx.writes {
 		w := &tx.writes[i]
-		w.v.publish(w.box, w.bits)
-		w.v.meta.Store(wv << verShift)
+		w.v.writeBack(w.box, w.bits, w.old, wv, keep)
 	}
 	for i := range tx.writes {
 		if w := &tx.writes[i]; w.old&waitBit != 0 {
@@ -119,13 +132,32 @@ func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
 	}
 	old := make([]word, len(tx.writes))
 	for i := range tx.writes {
+		if w := &tx.writes[i]; w.pending {
+			w.old = w.v.meta.Load() // unlocked: this mutation publishes before locking anyway
+		}
+	}
+	if len(tx.commutes) > 0 {
+		tx.applyCommutesLocked()
+	}
+	// A Var keeping history (from before the mutation was switched on:
+	// keepingHistory is off under it) is written back after locking, as
+	// usual: its val is a node that a bare box must not replace.
+	early := make([]bool, len(tx.writes))
+	for i := range tx.writes {
 		w := &tx.writes[i]
+		if w.v.meta.Load()&histBit != 0 {
+			continue
+		}
+		early[i] = true
 		old[i] = word{atomic.LoadPointer(&w.v.val), w.v.bits.Load()}
 		w.v.publish(w.box, w.bits)
 	}
 	runtime.Gosched() // hold the window open, so tests see the dirty values reliably
 	restore := func() {
 		for i := range tx.writes {
+			if !early[i] {
+				continue
+			}
 			b := tx.writes[i].v
 			b.bits.Store(old[i].bits)
 			atomic.StorePointer(&b.val, old[i].box)
@@ -146,7 +178,12 @@ func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
 	}
 	wv := c >> 1
 	for i := range tx.writes {
-		tx.writes[i].v.meta.Store(wv << verShift)
+		w := &tx.writes[i]
+		if early[i] {
+			w.v.meta.Store(wv << verShift)
+		} else {
+			w.v.writeBack(w.box, w.bits, w.old, wv, nil)
+		}
 	}
 	for i := range tx.writes {
 		if w := &tx.writes[i]; w.old&waitBit != 0 {

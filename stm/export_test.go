@@ -89,3 +89,31 @@ func VarCoreOffset[T any]() uintptr {
 	var v Var[T]
 	return unsafe.Offsetof(v.base)
 }
+
+// StopKeepingHistory ends the period after a snapshot read during which
+// commits keep the versions they replace (see history.go), so that a test
+// of allocations measures the engine without snapshot readers. It reports
+// false if a snapshot reader is registered now.
+func StopKeepingHistory() bool {
+	history.until.Store(0)
+	return history.readers.Load() == 0
+}
+
+// KeepsHistory reports whether v keeps old versions now, and how many.
+func KeepsHistory[T any](v *Var[T]) (bool, int) {
+	p, _, m := v.base.loadWord()
+	if m&histBit == 0 {
+		return false, 0
+	}
+	n := 0
+	for x := node(p).prev.Load(); x != nil; x = x.prev.Load() {
+		n++
+	}
+	return true, n
+}
+
+// HistoryKeep returns how many versions a Var's history keeps at least.
+func HistoryKeep() int { return int(history.keep.Load()) }
+
+// MaxChain is the most versions a Var keeps for registered readers.
+const MaxChain = maxChain

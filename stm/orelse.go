@@ -50,8 +50,8 @@ func OrElse[T any](tx *Tx, first func(*Tx) T, others ...func(*Tx) T) T {
 // stores and was read back in 16-byte loads, a store-forwarding stall on
 // every OrElse.
 type checkpoint struct {
-	writes, undo, hooks, sets int
-	epoch                     uint32
+	writes, undo, hooks, sets, commutes int
+	epoch                               uint32
 }
 
 // tryAlternative runs alt as an OrElse branch. ok is false if alt retried,
@@ -107,7 +107,7 @@ func (tx *Tx) enterBranch() int {
 	}
 	tx.branches = tx.branches[:n+1]
 	cp := &tx.branches[n]
-	cp.writes, cp.undo, cp.hooks, cp.sets, cp.epoch = len(tx.writes), len(tx.undo), len(tx.hooks), tx.sets, tx.epoch
+	cp.writes, cp.undo, cp.hooks, cp.sets, cp.commutes, cp.epoch = len(tx.writes), len(tx.undo), len(tx.hooks), tx.sets, len(tx.commutes), tx.epoch
 	tx.epochs++
 	tx.epoch = tx.epochs
 	return n
@@ -134,7 +134,7 @@ func (tx *Tx) rollback(n int) {
 		u := tx.undo[i]
 		if int(u.idx) < cp.writes {
 			w := &tx.writes[u.idx]
-			w.box, w.bits, w.epoch = u.box, u.bits, u.epoch
+			w.box, w.bits, w.epoch, w.pending = u.box, u.bits, u.epoch, u.pending
 		}
 	}
 	clear(tx.undo[cp.undo:])
@@ -151,6 +151,8 @@ func (tx *Tx) rollback(n int) {
 	}
 	clear(tx.hooks[cp.hooks:])
 	tx.hooks = tx.hooks[:cp.hooks]
+	clear(tx.commutes[cp.commutes:])
+	tx.commutes = tx.commutes[:cp.commutes]
 	tx.epoch = cp.epoch
 	sets := cp.sets
 	tx.branches = tx.branches[:n]

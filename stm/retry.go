@@ -27,6 +27,9 @@ var ErrRetry = errors.New("stm: retry (return ErrRetry only from a transaction b
 // AtomicallyContext stops waiting when its context ends.
 func (tx *Tx) Retry() {
 	tx.checkWritable()
+	if tx.view {
+		panic(viewRetry)
+	}
 	tx.state = txRetrying
 	panic(retrySignal)
 }
@@ -38,6 +41,10 @@ func (tx *Tx) Check(ok bool) {
 		tx.Retry()
 	}
 }
+
+// viewRetry is the panic of Retry inside View.
+const viewRetry = "stm: Retry or Check called inside View: a View reads one snapshot that never changes, so it " +
+	"cannot wait for a change; use Atomically to block until a condition holds"
 
 // retryNothingRead is the message of the panic for a Retry that could never wake.
 const retryNothingRead = "stm: Retry called with nothing read: no commit could ever wake this transaction " +

@@ -6,12 +6,14 @@ import "sync/atomic"
 type abortCause uint8
 
 const (
-	causeLockedRead abortCause = iota // a read found the Var locked by a commit for too long
-	causeExtend                       // a read found a newer version and the snapshot could not be extended
-	causeLockBusy                     // commit could not lock a Var it writes
-	causeValidate                     // commit found a Var it read changed
-	causeSerial                       // commit found an irrevocable transaction running
-	causePanicStale                   // the body panicked on a snapshot that was no longer current
+	causeLockedRead  abortCause = iota // a read found the Var locked by a commit for too long
+	causeExtend                        // a read found a newer version and the snapshot could not be extended
+	causeLockBusy                      // commit could not lock a Var it writes
+	causeValidate                      // commit found a Var it read changed
+	causeSerial                        // commit found an irrevocable transaction running
+	causePanicStale                    // the body panicked on a snapshot that was no longer current
+	causeHistoryGone                   // a snapshot read found the version it needs no longer kept
+	causePastWrite                     // an attempt that had read past versions went on to write
 	numCauses
 	causeReexec // GOSTMDEBUG=reexec runs the body again: not a conflict, not counted
 )
@@ -29,6 +31,8 @@ type Stats struct {
 	ValidationFails uint64 // commit found a Var it read changed
 	SerialWaits     uint64 // commit had to wait for an irrevocable transaction
 	StalePanics     uint64 // a body panicked on a snapshot that was no longer current; it ran again
+	HistoryMisses   uint64 // a snapshot read (View, or read-only body) found its version no longer kept
+	PastWrites      uint64 // a body that had read past versions wrote; it ran again reading current ones
 
 	Blocks      uint64 // times a transaction blocked in Retry
 	Wakeups     uint64 // commits that woke transactions blocked in Retry
@@ -67,12 +71,15 @@ func ReadStats() Stats {
 		ValidationFails: stats.aborts[causeValidate].Load(),
 		SerialWaits:     stats.aborts[causeSerial].Load(),
 		StalePanics:     stats.aborts[causePanicStale].Load(),
+		HistoryMisses:   stats.aborts[causeHistoryGone].Load(),
+		PastWrites:      stats.aborts[causePastWrite].Load(),
 		Blocks:          stats.blocks.Load(),
 		Wakeups:         stats.wakeups.Load(),
 		Irrevocable:     stats.irrevocable.Load(),
 		Blocked:         stats.blocked.Load(),
 	}
-	s.Aborts = s.LockedReads + s.ExtendFailures + s.LockConflicts + s.ValidationFails + s.SerialWaits + s.StalePanics
+	s.Aborts = s.LockedReads + s.ExtendFailures + s.LockConflicts + s.ValidationFails + s.SerialWaits + s.StalePanics +
+		s.HistoryMisses + s.PastWrites
 	return s
 }
 
@@ -86,6 +93,8 @@ func (s Stats) Sub(old Stats) Stats {
 		ValidationFails: s.ValidationFails - old.ValidationFails,
 		SerialWaits:     s.SerialWaits - old.SerialWaits,
 		StalePanics:     s.StalePanics - old.StalePanics,
+		HistoryMisses:   s.HistoryMisses - old.HistoryMisses,
+		PastWrites:      s.PastWrites - old.PastWrites,
 		Blocks:          s.Blocks - old.Blocks,
 		Wakeups:         s.Wakeups - old.Wakeups,
 		Irrevocable:     s.Irrevocable - old.Irrevocable,

@@ -13,14 +13,15 @@ import (
 // was passed to, on the goroutine running that body: keep it out of other
 // goroutines and do not keep it after the body returns.
 type Tx struct {
-	rv     uint64       // read version: the snapshot every read is consistent with
-	wv     uint64       // write version of the last commit, for observers
-	reads  []readEntry  // duplicates allowed: checking for them costs more than it saves
-	writes []writeEntry // at most one entry per Var
-	bloom  uint64       // one bit per written Var: a cheap "not written" answer
-	index  writeIndex   // finds a Var's write entry once the write set is large
-	undo   []undoEntry  // values replaced inside an OrElse branch, to restore if it retries
-	hooks  []func()
+	rv       uint64       // read version: the snapshot every read is consistent with
+	wv       uint64       // write version of the last commit, for observers
+	reads    []readEntry  // duplicates allowed: checking for them costs more than it saves
+	writes   []writeEntry // at most one entry per Var
+	bloom    uint64       // one bit per written Var: a cheap "not written" answer
+	index    writeIndex   // finds a Var's write entry once the write set is large
+	undo     []undoEntry  // values replaced inside an OrElse branch, to restore if it retries
+	hooks    []func()
+	commutes []commuteOp // pending Commutes, in call order
 
 	sets     int          // Set calls in this attempt, so observers can follow OrElse rollbacks
 	branches []checkpoint // the open OrElse branches' checkpoints, innermost last
@@ -30,8 +31,14 @@ type Tx struct {
 	state       txState
 	cause       abortCause // why the attempt aborted, when state is txAborted
 	irrevocable bool
-	reexecuted  bool // GOSTMDEBUG=reexec ran the body once already
-	nilPanic    bool // an OrElse alternative panicked with nil (or called Goexit)
+	reexecuted  bool  // GOSTMDEBUG=reexec ran the body once already
+	nilPanic    bool  // an OrElse alternative panicked with nil (or called Goexit)
+	view        bool  // a View: reads only, from its snapshot, and keeps no read log
+	registered  bool  // a registered snapshot reader (history.go)
+	past        bool  // this attempt has read a version older than the newest
+	noPast      bool  // this transaction writes after reading: its attempts read no past versions
+	snapSlot    int32 // 1 + the snapSlots index holding this registered reader's snapshot, or 0
+	until0      uint64 // history.until, loaded before rv (history.go)
 	waiter      *waiter
 	goid        int64  // the goroutine running the body; set only in debug modes
 	ops         uint32 // operations in this attempt; counted only with owner checks on
@@ -59,18 +66,20 @@ type readEntry struct {
 // publish them (box is a *T nobody else sees until commit, or scalarMark
 // with the value in bits).
 type writeEntry struct {
-	v     *varBase
-	box   unsafe.Pointer
-	bits  uint64
-	old   uint64 // meta before this commit locked it
-	epoch uint32 // the branch that allocated box (or last wrote bits)
+	v       *varBase
+	box     unsafe.Pointer
+	bits    uint64
+	old     uint64 // meta before this commit locked it
+	epoch   uint32 // the branch that allocated box (or last wrote bits)
+	pending bool   // box and bits are computed at commit by the Var's commutes (commute.go)
 }
 
 type undoEntry struct {
-	idx   int32
-	epoch uint32
-	box   unsafe.Pointer
-	bits  uint64
+	idx     int32
+	epoch   uint32
+	box     unsafe.Pointer
+	bits    uint64
+	pending bool
 }
 
 // reset clears the logs for a new attempt, dropping the pointers they hold
@@ -94,8 +103,13 @@ func (tx *Tx) reset() {
 		clear(tx.hooks)
 		tx.hooks = tx.hooks[:0]
 	}
+	if len(tx.commutes) > 0 {
+		clear(tx.commutes)
+		tx.commutes = tx.commutes[:0]
+	}
 	tx.bloom = 0
 	tx.nilPanic = false
+	tx.past = false
 	tx.index.reset()
 	tx.ops = 0
 	tx.branches = tx.branches[:0]
@@ -162,6 +176,9 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 	tx.checkUsable()
 	if tx.bloom != 0 {
 		if i := tx.findWrite(b); i >= 0 {
+			if tx.writes[i].pending {
+				tx.resolveCommutes(i, b, typ)
+			}
 			w := &tx.writes[i]
 			if o := hook.Current(); o != nil {
 				o.Read(tx, unsafe.Pointer(b), 0, true, anyOf(typ, w.box, w.bits))
@@ -172,12 +189,33 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 			return w.box
 		}
 	}
+	p, bits, ver := tx.readWord(b)
+	if o := hook.Current(); o != nil {
+		o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
+	}
+	switch p {
+	case scalarMark:
+		tx.scratch = bits
+		return unsafe.Pointer(&tx.scratch)
+	case nil:
+		return zeroOf(typ)
+	}
+	return p
+}
+
+// readWord reads the committed value of b in tx's snapshot (as a write
+// entry holds it) and its version, and logs the read.
+func (tx *Tx) readWord(b *varBase) (unsafe.Pointer, uint64, uint64) {
 	for spins := 0; ; spins++ {
 		m1 := b.meta.Load()
 		if m1&locked != 0 {
 			// A commit is writing b back; it is short and never blocks,
-			// so wait a little rather than abort at once.
-			if spins < lockWaitSpins || tx.irrevocable {
+			// so wait a little rather than abort at once. A transaction
+			// that has written nothing waits it out however long it takes
+			// (it holds no lock, so nothing waits for it): it can read the
+			// version of its snapshot afterwards, where an abort would
+			// throw away everything it has read.
+			if spins < lockWaitSpins || tx.irrevocable || len(tx.writes) == 0 {
 				pause(spins)
 				continue
 			}
@@ -189,36 +227,93 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 			continue
 		}
 		ver := m1 >> verShift
-		if ver > tx.rv && !hook.On(hook.AcceptNewerReads) {
-			// b changed after our snapshot: move the snapshot forward if
-			// nothing read so far has changed, then read b again.
-			if !tx.extend() {
-				tx.abort(causeExtend)
+		if ver > tx.rv || m1&histBit != 0 {
+			var again bool
+			if p, bits, ver, again = tx.readPast(m1, p, bits); again {
+				continue
 			}
-			continue
 		}
-		n := len(tx.reads)
-		if n == cap(tx.reads) {
-			tx.reads = slices.Grow(tx.reads, 1)
+		if !tx.view {
+			n := len(tx.reads)
+			if n == cap(tx.reads) {
+				tx.reads = slices.Grow(tx.reads, 1)
+			}
+			tx.reads = tx.reads[:n+1]
+			tx.reads[n].v, tx.reads[n].ver = b, ver // field by field, as appendWrite does
+			if n == extendFirstReads && len(tx.writes) == 0 {
+				tx.registerIfCovered()
+			}
 		}
-		tx.reads = tx.reads[:n+1]
-		tx.reads[n].v, tx.reads[n].ver = b, ver // field by field, as appendWrite does
-		if o := hook.Current(); o != nil {
-			o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
-		}
-		switch p {
-		case scalarMark:
-			tx.scratch = bits
-			return unsafe.Pointer(&tx.scratch)
-		case nil:
-			return zeroOf(typ)
-		}
-		return p
+		return p, bits, ver
 	}
 }
 
-// lockWaitSpins bounds how long a read waits for a Var locked by a commit.
-const lockWaitSpins = 32
+// readPast is read's slow path, for a Var that keeps history (m, p and
+// bits are a consistent reading of it), one changed after tx's snapshot,
+// or a read of a View. It returns the value to read and its version, or
+// again if read must load the Var anew (tx's snapshot moved forward).
+//
+// A Var changed after the snapshot is handled in this order: a transaction
+// that has written nothing and already reads in the past, runs as a
+// registered snapshot reader, or has read more than extendFirstReads Vars,
+// reads the version of its snapshot from the Var's history; any other
+// extends its snapshot if every read so far is still current (cheap for a
+// short transaction, and its reads then stay current for the writes it may
+// make); failing that, a transaction that has written nothing reads from
+// the history; failing that, it aborts.
+func (tx *Tx) readPast(m uint64, p unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64, uint64, bool) {
+	ver := m >> verShift
+	if ver <= tx.rv || hook.On(hook.AcceptNewerReads) {
+		p, bits = current(m, p, bits)
+		return p, bits, ver, false
+	}
+	pastOK := len(tx.writes) == 0 && !tx.noPast
+	long := len(tx.reads) > extendFirstReads
+	if pastOK && long && !tx.registered {
+		// A long reader meets a writer: keep history (on), so that this
+		// reader's next attempt, or the next such reader, finds the
+		// versions it needs.
+		extendHistory()
+	}
+	preferPast := tx.past || tx.registered || (m&histBit != 0 && long)
+	if !(pastOK && preferPast) && tx.extend() {
+		return nil, 0, 0, true
+	}
+	if pastOK && m&histBit != 0 {
+		if n := versionAt(node(p), tx.rv); n != nil {
+			if !tx.past {
+				tx.past = true
+				if !tx.registered {
+					// Keep history on from now, and keep what this
+					// snapshot needs.
+					tx.registerSnapshot()
+					tx.recordSnapshot()
+				}
+			}
+			return n.box, n.bits, n.ver, false
+		}
+		historyMiss()
+	}
+	if tx.view || tx.past {
+		tx.abort(causeHistoryGone)
+	}
+	tx.abort(causeExtend)
+	panic("unreachable")
+}
+
+// extendFirstReads is the size of read set up to which a transaction that
+// has written nothing tries to extend its snapshot before reading an old
+// version: validating a few reads is cheap, and reads that stay current
+// let the transaction write later. Past it, each extension would cost a
+// walk over the reads, and a long reader would be stuck at that.
+const extendFirstReads = 32
+
+// lockWaitSpins bounds how long a read of a transaction that has written
+// waits for a Var locked by a commit, yielding after the first few spins:
+// a commit may be held up by its goroutine's preemption (common when
+// goroutines outnumber cores), and an abort would find the same lock on
+// the next attempt. Waiting cannot deadlock, since a body holds no lock.
+const lockWaitSpins = 1024
 
 // extend re-validates the read set against the current clock and, if every
 // read is still current, moves the snapshot there (LSA's timestamp
@@ -237,7 +332,7 @@ func (tx *Tx) extend() bool {
 func (tx *Tx) readsCurrent() bool {
 	for i := range tx.reads {
 		r := &tx.reads[i]
-		if r.v.meta.Load()&^waitBit != r.ver<<verShift {
+		if r.v.meta.Load()&^(waitBit|histBit) != r.ver<<verShift {
 			return false
 		}
 	}
@@ -282,7 +377,7 @@ func (tx *Tx) write(i int, b *varBase, box unsafe.Pointer) {
 		// so the branch can be rolled back.
 		tx.saveUndo(i)
 		w := &tx.writes[i]
-		w.box, w.epoch = box, tx.epoch
+		w.box, w.epoch, w.pending = box, tx.epoch, false
 		return
 	}
 	tx.appendWrite(b, box, 0)
@@ -302,7 +397,9 @@ func (tx *Tx) setBits(b *varBase, bits uint64, typ any) bool {
 			return false
 		}
 	default:
-		return false
+		if !b.boxKind(reflect.TypeOf(typ).Elem()) {
+			return false
+		}
 	}
 	tx.checkWritable()
 	tx.sets++
@@ -327,14 +424,14 @@ func (tx *Tx) writeBits(b *varBase, bits uint64) {
 		tx.saveUndo(i)
 	}
 	w := &tx.writes[i]
-	w.bits, w.epoch = bits, tx.epoch
+	w.box, w.bits, w.epoch, w.pending = scalarMark, bits, tx.epoch, false
 }
 
 // saveUndo keeps the value of write entry i, written before the innermost
 // open OrElse branch, so that the branch can be rolled back.
 func (tx *Tx) saveUndo(i int) {
 	w := &tx.writes[i]
-	tx.undo = append(tx.undo, undoEntry{idx: int32(i), epoch: w.epoch, box: w.box, bits: w.bits})
+	tx.undo = append(tx.undo, undoEntry{idx: int32(i), epoch: w.epoch, box: w.box, bits: w.bits, pending: w.pending})
 }
 
 // appendWrite adds b's entry to the write log. It fills the new entry field
@@ -343,12 +440,15 @@ func (tx *Tx) saveUndo(i int) {
 // cost more than the rest of the append).
 func (tx *Tx) appendWrite(b *varBase, box unsafe.Pointer, bits uint64) {
 	n := len(tx.writes)
+	if n == 0 && (tx.past || tx.view) {
+		tx.firstWriteInPast()
+	}
 	if n == cap(tx.writes) {
 		tx.writes = slices.Grow(tx.writes, 1)
 	}
 	tx.writes = tx.writes[:n+1]
 	w := &tx.writes[n]
-	w.v, w.box, w.bits, w.old, w.epoch = b, box, bits, 0, tx.epoch
+	w.v, w.box, w.bits, w.old, w.epoch, w.pending = b, box, bits, 0, tx.epoch, false
 	tx.bloom |= bloomBit(b)
 	if tx.index.on {
 		tx.index.add(b, n, tx.writes)
@@ -356,6 +456,21 @@ func (tx *Tx) appendWrite(b *varBase, box unsafe.Pointer, bits uint64) {
 		tx.index.build(tx.writes)
 	}
 }
+
+// firstWriteInPast stops the first write of a View, or of an attempt that
+// has read versions older than the newest: such an attempt cannot commit
+// (its reads are not current), so it aborts now, and the transaction's
+// next attempts read no past versions.
+func (tx *Tx) firstWriteInPast() {
+	if tx.view {
+		panic(viewWrite)
+	}
+	tx.noPast = true
+	tx.abort(causePastWrite)
+}
+
+// viewWrite is the panic of a write inside View.
+const viewWrite = "stm: Set, Modify, Swap or Commute called inside View: a View only reads; use Atomically to write"
 
 // AfterCommit registers f to run after tx commits, on the committing
 // goroutine, once. Hooks run in registration order and never for an

@@ -28,9 +28,9 @@ import (
 // fourth word) but in a table keyed by the Var, and meta's waitBit tells a
 // committer to look there; see wait.go.
 type varBase struct {
-	// meta is version<<verShift | waitBit | locked. It never holds a
-	// pointer, so the garbage collector needs no help; the owner of a lock
-	// is found in its write log.
+	// meta is version<<verShift | histBit | waitBit | locked. It never
+	// holds a pointer, so the garbage collector needs no help; the owner of
+	// a lock is found in its write log.
 	meta atomic.Uint64
 	val  unsafe.Pointer
 	bits atomic.Uint64
@@ -40,7 +40,7 @@ type varBase struct {
 const (
 	locked   = 1 // a commit is writing the Var back
 	waitBit  = 2 // a transaction may be blocked in Retry on the Var
-	verShift = 2 // the version sits above the two flags
+	verShift = 3 // the version sits above the three flags (histBit: history.go)
 )
 
 // scalarMarker's address marks an unboxed Var (see varBase). No heap box
@@ -114,7 +114,7 @@ func (v *Var[T]) setBoxed(tx *Tx, x T) {
 		o.Write(tx, unsafe.Pointer(&v.base), x)
 	}
 	i := tx.findWrite(&v.base)
-	if i >= 0 && tx.ownsBox(i) {
+	if i >= 0 && tx.ownsBox(i) && !tx.writes[i].pending {
 		// This attempt allocated the box and nobody else can see it yet:
 		// overwrite it in place instead of allocating again.
 		*(*T)(tx.writes[i].box) = x
@@ -179,7 +179,7 @@ func (v *Var[T]) isUnboxed() bool {
 	case nil:
 		return unboxedType(reflect.TypeFor[T]())
 	}
-	return false
+	return v.base.boxKind(reflect.TypeFor[T]())
 }
 
 func panicNilVar(op string) {
@@ -190,17 +190,47 @@ func panicNilVar(op string) {
 // version, waiting out a commit that holds b's lock so that the value read
 // is never ahead of a commit still writing back other Vars.
 func (b *varBase) load() (unsafe.Pointer, uint64, uint64) {
+	p, bits, m := b.loadWord()
+	p, bits = current(m, p, bits)
+	return p, bits, m >> verShift
+}
+
+// loadWord returns a consistent triple of b's val, bits and unlocked meta
+// word, waiting out a commit that holds b's lock.
+func (b *varBase) loadWord() (unsafe.Pointer, uint64, uint64) {
 	for spins := 0; ; spins++ {
 		m1 := b.meta.Load()
 		if m1&locked == 0 {
 			p := atomic.LoadPointer(&b.val)
 			bits := b.bits.Load()
 			if b.meta.Load() == m1 {
-				return p, bits, m1 >> verShift
+				return p, bits, m1
 			}
 		}
 		pause(spins)
 	}
+}
+
+// boxKind reports whether b, whose val is neither scalarMark nor nil,
+// holds unboxed values: it may keep history, and then its val is a node.
+// Whether a Var's values are boxed never changes once it has been written,
+// so any consistent reading answers; typ is the Var's T, for a Var whose
+// every version is the zero value.
+func (b *varBase) boxKind(typ reflect.Type) bool {
+	p, _, m := b.loadWord()
+	if m&histBit == 0 {
+		return p == scalarMark || (p == nil && unboxedType(typ))
+	}
+	for n := node(p); n != nil; n = n.prev.Load() {
+		switch n.box {
+		case scalarMark:
+			return true
+		case nil:
+		default:
+			return false
+		}
+	}
+	return unboxedType(typ)
 }
 
 // noCopy makes go vet's copylocks check flag copies of a Var.

@@ -312,6 +312,8 @@ func (dispatcher) Write(tx any, v unsafe.Pointer, value any) {
 	}
 }
 
+func (dispatcher) Commuted(tx any, v unsafe.Pointer, version uint64, old, new any) {}
+
 func (dispatcher) Rollback(tx any, keep int) {
 	if c := clientOf(tx); c != nil && c.att != nil {
 		c.att.ops = append(c.att.ops, opBuf{kind: Rollback, keep: keep})

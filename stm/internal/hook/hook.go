@@ -20,6 +20,12 @@ type Observer interface {
 	// Write reports a Set. Writes are numbered per attempt from 0 in the
 	// order they happen, rolled-back ones included; see Rollback.
 	Write(tx any, v unsafe.Pointer, value any)
+	// Commuted reports, during a commit and before Commit, that the
+	// pending commutes of a Var (Var.Commute, stm.Add) were applied: old is
+	// the latest committed value they applied to, at the given version,
+	// and new the value the commit writes. It is a blind read-modify-write
+	// at the commit's point in the serial order.
+	Commuted(tx any, v unsafe.Pointer, version uint64, old, new any)
 	// Rollback reports that an OrElse branch retried: the writes numbered
 	// keep and above are undone. Numbering is not reset by a rollback, so
 	// after one, writes numbered below keep may themselves have been undone

@@ -7,11 +7,12 @@ import (
 
 type nopObserver struct{ name string }
 
-func (nopObserver) Read(any, unsafe.Pointer, uint64, bool, any) {}
-func (nopObserver) Write(any, unsafe.Pointer, any)              {}
-func (nopObserver) Rollback(any, int)                           {}
-func (nopObserver) Commit(any, uint64, uint64)                  {}
-func (nopObserver) End(any, string)                             {}
+func (nopObserver) Read(any, unsafe.Pointer, uint64, bool, any)    {}
+func (nopObserver) Write(any, unsafe.Pointer, any)                 {}
+func (nopObserver) Rollback(any, int)                              {}
+func (nopObserver) Commuted(any, unsafe.Pointer, uint64, any, any) {}
+func (nopObserver) Commit(any, uint64, uint64)                     {}
+func (nopObserver) End(any, string)                                {}
 
 func TestSetObserverReturnsPrevious(t *testing.T) {
 	a, b := nopObserver{"a"}, nopObserver{"b"}

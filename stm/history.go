@@ -1,0 +1,288 @@
+package stm
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"gostm.dev/stm/internal/hook"
+)
+
+// Snapshot reads: a transaction that has written nothing, and finds a Var
+// changed after its snapshot, can read the Var's newest version no newer
+// than the snapshot instead of aborting, if the Var still has it. Vars keep
+// their old versions only while someone may need them:
+//
+//   - while a snapshot reader is registered: a View, or the second attempt
+//     of a read-only transaction whose first attempt aborted on a conflict;
+//   - for keepAfter commits after the last snapshot read, so that a
+//     read-only Atomically or Eval that follows a View, or another such
+//     body, finds them without registering.
+//
+// A Var keeping history has histBit in its meta word, and its val points to
+// a histNode: the newest version (the value the Var holds now), linked to
+// the versions it replaced, newest first. Nodes are immutable once
+// published except for their prev link, which a committer cuts to bound the
+// chain; the garbage collector frees what falls off. When nobody needs
+// history any more, the next commit to the Var publishes the plain form
+// again and the chain becomes garbage.
+//
+// Why a registered reader always finds its versions: it increments
+// snapReaders before reading the clock for its snapshot, and a committer
+// loads snapReaders after its clock increment. All are sequentially
+// consistent atomics, so if the committer did not see the registration,
+// its increment came before the reader's clock load, and the reader's
+// snapshot already includes the commit. Every commit newer than the
+// snapshot therefore kept the version it replaced.
+
+// histNode is one version of a Var keeping history: box and bits as a
+// write entry holds them, valid from version ver until the next node up.
+type histNode struct {
+	ver   uint64
+	box   unsafe.Pointer
+	bits  uint64
+	prev  atomic.Pointer[histNode]
+	depth int32 // nodes below this one, as far as this chain knows
+	limit int32 // the depth at which the next commit trims the chain (0: 2*keep)
+}
+
+// histBit marks a Var whose val is a *histNode.
+const histBit = 4
+
+// history is the state committers consult; it sits on its own cache line,
+// read by every update commit and written only by snapshot readers.
+var history struct {
+	_       [64]byte
+	readers atomic.Int64  // registered snapshot readers
+	until   atomic.Uint64 // versions up to which commits keep history anyway
+	keep    atomic.Int32  // nodes a chain keeps below its newest (grows on misses)
+	_       [44]byte
+}
+
+// snapSlots hold the snapshots (rv+1; 0 is free) of registered readers, so
+// that a commit trimming a chain keeps the versions they still need. A
+// reader that finds no free slot is protected by the count bound alone.
+var snapSlots [64]struct {
+	rv atomic.Uint64
+	_  [56]byte
+}
+
+// maxChain bounds a chain however old the oldest registered snapshot: a
+// reader older than that many versions of a Var starts again.
+const maxChain = 1 << 12
+
+// recordSnapshot publishes tx.rv as the snapshot of the registered reader
+// tx, in the slot it holds (tx.snapSlot is its index+1) or a free one.
+func (tx *Tx) recordSnapshot() {
+	if tx.snapSlot != 0 {
+		snapSlots[tx.snapSlot-1].rv.Store(tx.rv + 1)
+		return
+	}
+	for i := range snapSlots {
+		if snapSlots[i].rv.Load() == 0 && snapSlots[i].rv.CompareAndSwap(0, tx.rv+1) {
+			tx.snapSlot = int32(i + 1)
+			return
+		}
+	}
+}
+
+// oldestSnapshot returns the oldest snapshot a registered reader has
+// published, or the largest version if none has.
+func oldestSnapshot() uint64 {
+	oldest := ^uint64(0)
+	for i := range snapSlots {
+		if v := snapSlots[i].rv.Load(); v != 0 && v-1 < oldest {
+			oldest = v - 1
+		}
+	}
+	return oldest
+}
+
+// trim cuts the chain below n (a node being published) so that it keeps
+// at least keep nodes below n, and every node a registered snapshot still
+// needs, up to maxChain; it returns how many it kept.
+func trim(n *histNode, keep int32) int32 {
+	oldest := oldestSnapshot()
+	c, d := n, int32(0)
+	for d < keep || (c.ver > oldest && d < maxChain) {
+		p := c.prev.Load()
+		if p == nil {
+			return d
+		}
+		c, d = p, d+1
+	}
+	c.prev.Store(nil)
+	return d
+}
+
+// registerIfCovered registers tx, a transaction that has read
+// extendFirstReads Vars and written nothing (so may be a long reader), as
+// a snapshot reader if every commit since its snapshot has kept history:
+// then it can read its snapshot's versions from now on, whatever the
+// writers do and however long it is descheduled. tx.until0 was loaded
+// before the snapshot's clock load, and history.until never decreases, so
+// a commit newer than the snapshot saw an until at least tx.until0; if
+// that covers the clock now, every such commit so far kept history.
+func (tx *Tx) registerIfCovered() {
+	if tx.registered || tx.noPast || tx.irrevocable || tx.until0 < clock.v.Load()>>1 {
+		return
+	}
+	// Register first, then check again: a commit after this clock load
+	// sees the registration.
+	tx.registerSnapshot()
+	if tx.until0 < clock.v.Load()>>1 {
+		tx.unregisterSnapshot()
+		return
+	}
+	tx.recordSnapshot()
+}
+
+// keepAfter is how many commits keep history after the last snapshot read
+// that used it.
+const keepAfter = 1 << 16
+
+// Bounds of history.keep: a chain starts short and doubles, up to
+// maxKeep, each time a snapshot read finds the version it needs cut off.
+const (
+	minKeep = 8
+	maxKeep = 1024
+)
+
+func init() { history.keep.Store(minKeep) }
+
+// keepingHistory reports whether a commit with write version wv must keep
+// the versions it replaces. It must be called after the commit's clock
+// increment (see the argument above).
+func keepingHistory(wv uint64) bool {
+	if history.readers.Load() == 0 && wv > history.until.Load() {
+		return false
+	}
+	// The PublishBeforeLock mutation writes values back unlocked, which a
+	// Var keeping history cannot take (see commitPublishingEarly).
+	return !hook.On(hook.PublishBeforeLock)
+}
+
+// registerSnapshot makes tx a registered snapshot reader; it must come
+// before the clock load of the snapshot it protects, and every snapshot
+// tx takes while registered must be published with recordSnapshot.
+func (tx *Tx) registerSnapshot() {
+	tx.registered = true
+	history.readers.Add(1)
+}
+
+// unregisterSnapshot ends tx's registration and keeps history for a while
+// longer, for the read-only transactions that may follow.
+func (tx *Tx) unregisterSnapshot() {
+	if tx.snapSlot != 0 {
+		snapSlots[tx.snapSlot-1].rv.Store(0)
+		tx.snapSlot = 0
+	}
+	tx.registered = false
+	history.readers.Add(-1)
+	extendHistory()
+}
+
+// extendHistory keeps history for keepAfter commits from now, or leaves
+// the period as it is if more than half of it is still ahead: callers on
+// a slow path (a long reader's every conflict) then share the line
+// instead of writing it each time.
+func extendHistory() {
+	want := clock.v.Load()>>1 + keepAfter
+	for {
+		u := history.until.Load()
+		if u >= want-keepAfter/2 || history.until.CompareAndSwap(u, want) {
+			return
+		}
+	}
+}
+
+// historyMiss records that a snapshot read found its version cut off: the
+// chains grow, so that the next reader of that kind finds it.
+func historyMiss() {
+	for {
+		k := history.keep.Load()
+		if k >= maxKeep || history.keep.CompareAndSwap(k, 2*k) {
+			return
+		}
+	}
+}
+
+// node returns the node a Var keeping history points to.
+func node(p unsafe.Pointer) *histNode { return (*histNode)(p) }
+
+// current decodes a consistent (meta, val, bits) triple into the Var's
+// newest value, as a write entry holds it.
+func current(m uint64, p unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
+	if m&histBit != 0 {
+		n := node(p)
+		return n.box, n.bits
+	}
+	return p, bits
+}
+
+// versionAt returns the version of the Var whose newest node is n that was
+// current at snapshot rv, or nil if the chain no longer reaches back to it.
+func versionAt(n *histNode, rv uint64) *histNode {
+	for n != nil && n.ver > rv {
+		n = n.prev.Load()
+	}
+	return n
+}
+
+// nodeSlab hands out the nodes one commit needs to keep history. The
+// nodes are allocated together, before the commit takes its locks, so
+// that a garbage collection triggered by the allocation never stretches
+// the time the locks are held (readers and other commits wait it out).
+type nodeSlab []histNode
+
+// historyLikely reports, before a commit locks anything, whether it will
+// probably keep history, so that it allocates the nodes first.
+func historyLikely() bool {
+	return history.readers.Load() != 0 || clock.v.Load()>>1 < history.until.Load()
+}
+
+// newSlab returns the nodes a commit writing n Vars needs at most: a new
+// version and a node for the old one (for a Var not yet keeping history).
+func newSlab(n int) nodeSlab { return make(nodeSlab, 0, 2*n) }
+
+func (s *nodeSlab) next() *histNode {
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
+}
+
+// writeBackKeeping publishes box and bits as b's new value at version wv,
+// keeping the value they replace: b is locked by the caller, and old is
+// its meta word before locking. Its nodes come from slab.
+func (b *varBase) writeBackKeeping(box unsafe.Pointer, bits, old, wv uint64, slab *nodeSlab) {
+	p := atomic.LoadPointer(&b.val)
+	var prev *histNode
+	if old&histBit != 0 {
+		prev = node(p)
+	} else {
+		prev = slab.next()
+		prev.ver, prev.box, prev.bits = old>>verShift, p, b.bits.Load()
+	}
+	n := slab.next()
+	n.ver, n.box, n.bits, n.depth, n.limit = wv, box, bits, prev.depth+1, prev.limit
+	n.prev.Store(prev)
+	if keep := history.keep.Load(); n.depth > max(n.limit, 2*keep) {
+		// Trim, then let the chain double before trimming again: each
+		// trim walks the chain, so amortized a commit walks one node.
+		n.depth = trim(n, keep)
+		n.limit = 2 * n.depth
+	}
+	atomic.StorePointer(&b.val, unsafe.Pointer(n))
+	b.meta.Store(wv<<verShift | histBit)
+}
+
+// writeBack publishes box and bits as b's new value at version wv, which
+// b's lock (held by the caller; old is the meta word before locking)
+// releases, keeping the replaced value in nodes from slab if slab is not
+// nil.
+func (b *varBase) writeBack(box unsafe.Pointer, bits, old, wv uint64, slab *nodeSlab) {
+	if slab != nil {
+		b.writeBackKeeping(box, bits, old, wv, slab)
+		return
+	}
+	b.publish(box, bits)
+	b.meta.Store(wv << verShift)
+}
