@@ -86,6 +86,32 @@ func TestMVarBlocking(t *testing.T) {
 	})
 }
 
+// Write never blocks: it fills an empty MVar, waking a blocked Take, and
+// replaces the value of a full one, leaving a blocked Put blocked.
+func TestMVarWriteBlocking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := tvar.NewEmptyMVar[int]()
+		take := eventually(func() int { return stm.Eval(m.Take) })
+		stillBlocked(t, take, "Take of an empty MVar")
+		atomically(func(tx *stm.Tx) { m.Write(tx, 1) })
+		woke(t, take, 1, "Take after Write")
+
+		atomically(func(tx *stm.Tx) { m.Put(tx, 2) })
+		put := eventually(func() bool { atomically(func(tx *stm.Tx) { m.Put(tx, 3) }); return true })
+		stillBlocked(t, put, "Put into a full MVar")
+		write := eventually(func() bool { atomically(func(tx *stm.Tx) { m.Write(tx, 4) }); return true })
+		woke(t, write, true, "Write into a full MVar")
+		stillBlocked(t, put, "Put into an MVar that Write kept full")
+		if v := stm.Eval(m.Take); v != 4 {
+			t.Fatalf("Take = %d, want 4 (Write replaced 2)", v)
+		}
+		woke(t, put, true, "Put after Take")
+		if v := stm.Eval(m.Take); v != 3 {
+			t.Fatalf("Take = %d, want 3 (the blocked Put's value)", v)
+		}
+	})
+}
+
 func TestQueueBlocking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := tvar.NewQueue[string]()

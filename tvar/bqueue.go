@@ -55,6 +55,23 @@ func (q *BoundedQueue[T]) reserve(tx *stm.Tx) bool {
 	return true
 }
 
+// reclaim takes one free slot for an element put back at the front,
+// reporting false if there is none. Unlike reserve it takes the slots
+// consumers freed first, so that an element popped and put back touches
+// only the consumers' Vars (front and freed) while there are any.
+func (q *BoundedQueue[T]) reclaim(tx *stm.Tx) bool {
+	if f := q.freed.Get(tx); f > 0 {
+		q.freed.Set(tx, f-1)
+		return true
+	}
+	b := q.budget.Get(tx)
+	if b == 0 {
+		return false
+	}
+	q.budget.Set(tx, b-1)
+	return true
+}
+
 // Push appends v to the end of q, blocking while q is full.
 func (q *BoundedQueue[T]) Push(tx *stm.Tx, v T) {
 	q.check("Push")
@@ -104,6 +121,27 @@ func (q *BoundedQueue[T]) Peek(tx *stm.Tx) T {
 func (q *BoundedQueue[T]) TryPeek(tx *stm.Tx) (T, bool) {
 	q.check("TryPeek")
 	return q.f.peek(tx)
+}
+
+// UnGet puts v back at the front of q, so that the next Pop returns it,
+// blocking while q is full (Haskell's unGetTBQueue, which retries when
+// full too): an element put back takes a slot like any other, so the
+// queue never holds more than Cap. An element popped earlier in the same
+// transaction has freed a slot, so Pop then UnGet never blocks.
+func (q *BoundedQueue[T]) UnGet(tx *stm.Tx, v T) {
+	q.check("UnGet")
+	tx.Check(q.reclaim(tx))
+	q.f.unGet(tx, v)
+}
+
+// TryUnGet is UnGet that returns false instead of blocking when q is full.
+func (q *BoundedQueue[T]) TryUnGet(tx *stm.Tx, v T) bool {
+	q.check("TryUnGet")
+	if !q.reclaim(tx) {
+		return false
+	}
+	q.f.unGet(tx, v)
+	return true
 }
 
 // Drain removes every element of q and returns them in FIFO order (nil if

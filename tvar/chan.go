@@ -119,6 +119,18 @@ func (r *Reader[T]) TryPeek(tx *stm.Tx) (T, bool) {
 	return zero, false
 }
 
+// UnGet puts v back in front of r, so that r's next Read returns it
+// (Haskell's unGetTChan). Only r sees it: it goes into a cell of r's own,
+// linked ahead of r's position, so other Readers of the Chan, including
+// Dups made from r before, never see it, and a Dup made from r afterwards
+// does. Goroutines sharing r compete for it like for any value. It never
+// blocks.
+func (r *Reader[T]) UnGet(tx *stm.Tx, v T) {
+	r.check("UnGet")
+	cell := stm.NewVar(&chanCell[T]{v, r.pos.Get(tx)}) // unreachable by others until tx commits
+	r.pos.Set(tx, cell)
+}
+
 // IsEmpty reports whether r has read every value written so far.
 func (r *Reader[T]) IsEmpty(tx *stm.Tx) bool {
 	r.check("IsEmpty")

@@ -19,20 +19,29 @@ type chanSUT struct {
 }
 
 type chanModel struct {
-	log     []int // every value written
-	readers []int // each reader's next index into log
+	log     []int        // every value written
+	readers []chanReader // each reader's view
+}
+
+type chanReader struct {
+	pos  int   // the next index into log
+	back []int // values put back with UnGet, the next one first
 }
 
 func TestChanModel(t *testing.T) {
 	reader := func(n, a int) int { return a % n }
 	checkModel(t, spec[*chanSUT, chanModel]{
-		kinds:    []string{"Write", "NewReader", "Dup", "Read", "TryRead", "Peek", "TryPeek", "IsEmpty", "Write"},
+		kinds:    []string{"Write", "NewReader", "Dup", "Read", "TryRead", "Peek", "TryPeek", "IsEmpty", "Write", "UnGet"},
 		sizes:    [2]int{0, 0},
 		args:     6,
 		newSUT:   func(int) *chanSUT { return &chanSUT{c: tvar.NewChan[int]()} },
 		newModel: func(int) chanModel { return chanModel{} },
 		clone: func(m chanModel) chanModel {
-			return chanModel{slices.Clone(m.log), slices.Clone(m.readers)}
+			c := chanModel{slices.Clone(m.log), slices.Clone(m.readers)}
+			for i := range c.readers {
+				c.readers[i].back = slices.Clone(c.readers[i].back)
+			}
+			return c
 		},
 		save: func(s *chanSUT) func() {
 			n := len(s.readers)
@@ -63,8 +72,11 @@ func TestChanModel(t *testing.T) {
 				return blocking(tx, func(tx *stm.Tx) string { return fmt.Sprint(r.Peek(tx)) })
 			case 6:
 				return str(r.TryPeek(tx))
-			default:
+			case 7:
 				return fmt.Sprint(r.IsEmpty(tx))
+			default:
+				r.UnGet(tx, 100+o.b)
+				return "ok"
 			}
 		},
 		model: func(m *chanModel, o op) string {
@@ -73,32 +85,46 @@ func TestChanModel(t *testing.T) {
 				m.log = append(m.log, o.b)
 				return "ok"
 			case 1:
-				m.readers = append(m.readers, len(m.log))
+				m.readers = append(m.readers, chanReader{pos: len(m.log)})
 				return "ok"
 			}
 			if len(m.readers) == 0 {
 				return "no reader"
 			}
 			i := reader(len(m.readers), o.a)
-			pos := m.readers[i]
-			empty := pos == len(m.log)
+			r := &m.readers[i]
+			empty := len(r.back) == 0 && r.pos == len(m.log)
+			next := func() int {
+				if len(r.back) > 0 {
+					return r.back[0]
+				}
+				return m.log[r.pos]
+			}
 			switch o.k {
 			case 2:
-				m.readers = append(m.readers, pos)
+				m.readers = append(m.readers, chanReader{r.pos, slices.Clone(r.back)})
 				return "ok"
 			case 3, 4:
 				if empty {
 					return map[bool]string{true: "blocked", false: "none"}[o.k == 3]
 				}
-				m.readers[i]++
-				return fmt.Sprint(m.log[pos])
+				v := next()
+				if len(r.back) > 0 {
+					r.back = r.back[1:]
+				} else {
+					r.pos++
+				}
+				return fmt.Sprint(v)
 			case 5, 6:
 				if empty {
 					return map[bool]string{true: "blocked", false: "none"}[o.k == 5]
 				}
-				return fmt.Sprint(m.log[pos])
-			default:
+				return fmt.Sprint(next())
+			case 7:
 				return fmt.Sprint(empty)
+			default:
+				r.back = append([]int{100 + o.b}, r.back...)
+				return "ok"
 			}
 		},
 	})

@@ -12,11 +12,23 @@
 //		return nil
 //	})
 //
-// Operations named after a blocking action (Take, Put, Pop, Push on a full
-// BoundedQueue, Acquire, Read) call tx.Retry when they cannot proceed: the
-// whole transaction waits until one of the Vars it read changes, then runs
-// again. Their Try variants return false instead, and any blocking
-// operation can be turned into a choice with stm.OrElse.
+// Operations named after a blocking action (Take, Put, Pop, Push and UnGet
+// on a full BoundedQueue, Acquire, Read) call tx.Retry when they cannot
+// proceed: the whole transaction waits until one of the Vars it read
+// changes, then runs again. Their Try variants return false instead, and
+// any blocking operation can be turned into a choice with stm.OrElse.
+//
+// The operations follow Haskell's stm package, including the ones that
+// are easy to miss: MVar.Write replaces an MVar's content whether or not
+// it is full and never blocks (writeTMVar), and UnGet puts an element
+// back at the front of a Queue, a BoundedQueue or one Reader of a Chan
+// (unGetTQueue, unGetTBQueue, unGetTChan), for a consumer that took an
+// element in an earlier transaction and cannot handle it.
+//
+// A Map or Set may be changed inside a Range loop over it, in the same
+// transaction, with the exact rules Map.Range gives: a key deleted before
+// the loop reaches it is not visited, and every value visited is the
+// current one.
 //
 // The types are built only on stm's public API. Each is laid out so that
 // operations that need not conflict touch different Vars: a Queue's

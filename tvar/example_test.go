@@ -45,6 +45,20 @@ func ExampleQueue_move() {
 	// Output: [task-2] [task-1]
 }
 
+// Put back an element that could not be handled: a worker pops a job in
+// one transaction, finds it cannot run it yet, and returns it to the front
+// of the queue, ahead of jobs queued meanwhile.
+func ExampleQueue_UnGet() {
+	jobs := tvar.NewQueue[string]()
+	stm.Atomically(func(tx *stm.Tx) error { jobs.Push(tx, "resize"); return nil })
+	job := stm.Eval(jobs.Pop)
+	stm.Atomically(func(tx *stm.Tx) error { jobs.Push(tx, "thumbnail"); return nil })
+	// ... the worker finds it cannot run job now ...
+	stm.Atomically(func(tx *stm.Tx) error { jobs.UnGet(tx, job); return nil })
+	fmt.Println(stm.Eval(jobs.Drain))
+	// Output: [resize thumbnail]
+}
+
 // Take k elements or none: Pop blocks the whole transaction, so a
 // consumer that needs three elements never holds a partial batch.
 func ExampleBoundedQueue_takeK() {
@@ -112,6 +126,17 @@ func ExampleMVar() {
 	go stm.Atomically(func(tx *stm.Tx) error { box.Put(tx, "ping"); return nil })
 	fmt.Println(stm.Eval(box.Take))
 	// Output: ping
+}
+
+// An MVar as the latest value of a setting: Write replaces it whether or
+// not it was there, never waiting for a Take, and readers Read it.
+func ExampleMVar_Write() {
+	level := tvar.NewEmptyMVar[string]()
+	for _, v := range []string{"info", "debug"} {
+		stm.Atomically(func(tx *stm.Tx) error { level.Write(tx, v); return nil })
+	}
+	fmt.Println(stm.Eval(level.Read))
+	// Output: debug
 }
 
 // Array elements are separate Vars: a transfer touches two of them and

@@ -124,9 +124,9 @@ func describe(model porcupine.Model, ops []porcupine.Operation) string {
 	return s
 }
 
-// queueIn is a queue operation: push v, try-pop, or len.
+// queueIn is a queue operation: push v, put v back, try-pop, or len.
 type queueIn struct {
-	kind byte // 'u' push, 'o' try-pop, 'l' len
+	kind byte // 'u' push, 'g' unGet, 'o' try-pop, 'l' len
 	v    int
 }
 
@@ -144,6 +144,8 @@ var queueLinModel = porcupine.Model{
 		switch i.kind {
 		case 'u':
 			return true, s + string([]byte{byte(i.v)})
+		case 'g':
+			return true, string([]byte{byte(i.v)}) + s
 		case 'o':
 			if len(s) == 0 {
 				return !o.ok, s
@@ -158,6 +160,8 @@ var queueLinModel = porcupine.Model{
 		switch i.kind {
 		case 'u':
 			return fmt.Sprintf("push(%d)", i.v)
+		case 'g':
+			return fmt.Sprintf("unGet(%d)", i.v)
 		case 'o':
 			return fmt.Sprintf("tryPop() -> %d, %v", o.v, o.ok)
 		default:
@@ -193,8 +197,15 @@ func queueCase(r *rand.Rand, popFn func(q *tvar.Queue[int]) queueOut) ([]linStep
 					atomically(func(tx *stm.Tx) { q.Push(tx, v); yieldSometimes(v) })
 					return queueOut{}
 				}})
-			case k < 9:
+			case k < 8:
 				clients[c] = append(clients[c], linStep{queueIn{'o', 0}, func() any { return popFn(q) }})
+			case k < 9:
+				v := 100 + next
+				next++
+				clients[c] = append(clients[c], linStep{queueIn{'g', v}, func() any {
+					atomically(func(tx *stm.Tx) { q.UnGet(tx, v); yieldSometimes(v) })
+					return queueOut{}
+				}})
 			default:
 				clients[c] = append(clients[c], linStep{queueIn{'l', 0}, func() any { return queueOut{v: stm.Eval(q.Len)} }})
 			}

@@ -88,6 +88,12 @@ func (f fifo[T]) peek(tx *stm.Tx) (v T, ok bool) {
 	return l.head.val, true
 }
 
+// unGet puts v before every other element. It writes only front, the
+// consumers' end, so it never conflicts with a push.
+func (f fifo[T]) unGet(tx *stm.Tx, v T) {
+	f.front.Set(tx, f.front.Get(tx).push(v))
+}
+
 func (f fifo[T]) len(tx *stm.Tx) int { return f.front.Get(tx).n + f.back.Get(tx).n }
 
 func (f fifo[T]) drain(tx *stm.Tx) []T {

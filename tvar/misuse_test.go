@@ -73,6 +73,10 @@ func TestNilAndZeroReceivers(t *testing.T) {
 	}{
 		{"tvar: Take called on a nil or zero *MVar (create it with NewMVar)", func(tx *stm.Tx) { (*tvar.MVar[int])(nil).Take(tx) }},
 		{"tvar: Put called on a nil or zero *MVar (create it with NewMVar)", func(tx *stm.Tx) { new(tvar.MVar[int]).Put(tx, 1) }},
+		{"tvar: Write called on a nil or zero *MVar (create it with NewMVar)", func(tx *stm.Tx) { (*tvar.MVar[int])(nil).Write(tx, 1) }},
+		{"tvar: UnGet called on a nil or zero *Queue (create it with NewQueue)", func(tx *stm.Tx) { new(tvar.Queue[int]).UnGet(tx, 1) }},
+		{"tvar: UnGet called on a nil or zero *BoundedQueue (create it with NewBoundedQueue)", func(tx *stm.Tx) { (*tvar.BoundedQueue[int])(nil).UnGet(tx, 1) }},
+		{"tvar: TryUnGet called on a nil or zero *BoundedQueue (create it with NewBoundedQueue)", func(tx *stm.Tx) { new(tvar.BoundedQueue[int]).TryUnGet(tx, 1) }},
 		{"tvar: Push called on a nil or zero *Queue (create it with NewQueue)", func(tx *stm.Tx) { (*tvar.Queue[int])(nil).Push(tx, 1) }},
 		{"tvar: Pop called on a nil or zero *Queue (create it with NewQueue)", func(tx *stm.Tx) { new(tvar.Queue[int]).Pop(tx) }},
 		{"tvar: Push called on a nil or zero *BoundedQueue (create it with NewBoundedQueue)", func(tx *stm.Tx) { (*tvar.BoundedQueue[int])(nil).Push(tx, 1) }},
@@ -91,6 +95,7 @@ func TestNilAndZeroReceivers(t *testing.T) {
 		{"tvar: NewReader called on a nil or zero *Chan (create it with NewChan)", func(tx *stm.Tx) { new(tvar.Chan[int]).NewReader(tx) }},
 		{"tvar: Read called on a nil or zero *Reader (create it with NewReader)", func(tx *stm.Tx) { (*tvar.Reader[int])(nil).Read(tx) }},
 		{"tvar: Dup called on a nil or zero *Reader (create it with NewReader)", func(tx *stm.Tx) { new(tvar.Reader[int]).Dup(tx) }},
+		{"tvar: UnGet called on a nil or zero *Reader (create it with NewReader)", func(tx *stm.Tx) { (*tvar.Reader[int])(nil).UnGet(tx, 1) }},
 	}...)
 	for _, c := range cases {
 		mustPanic(t, c.want, func() { atomically(c.f) })

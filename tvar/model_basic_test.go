@@ -16,7 +16,7 @@ type mvarModel struct {
 
 func TestMVarModel(t *testing.T) {
 	checkModel(t, spec[*tvar.MVar[int], mvarModel]{
-		kinds: []string{"Take", "TryTake", "Put", "TryPut", "Read", "TryRead", "Swap", "IsEmpty"},
+		kinds: []string{"Take", "TryTake", "Put", "TryPut", "Read", "TryRead", "Swap", "IsEmpty", "Write"},
 		sizes: [2]int{0, 1},
 		args:  10,
 		newSUT: func(full int) *tvar.MVar[int] {
@@ -40,8 +40,11 @@ func TestMVarModel(t *testing.T) {
 				return str(m.TryRead(tx))
 			case 6:
 				return blocking(tx, func(tx *stm.Tx) string { return fmt.Sprint(m.Swap(tx, o.a)) })
-			default:
+			case 7:
 				return fmt.Sprint(m.IsEmpty(tx))
+			default:
+				m.Write(tx, o.a)
+				return "ok"
 			}
 		},
 		model: func(m *mvarModel, o op) string {
@@ -70,16 +73,19 @@ func TestMVarModel(t *testing.T) {
 				old := m.v
 				m.v = o.a
 				return fmt.Sprint(old)
-			default:
+			case 7:
 				return fmt.Sprint(!m.full)
+			default:
+				m.v, m.full = o.a, true
+				return "ok"
 			}
 		},
 	})
 }
 
 // queueOps are shared by the Queue and BoundedQueue models; a BoundedQueue
-// adds TryPush, IsFull and Cap.
-var queueOps = []string{"Push", "Pop", "TryPop", "Peek", "TryPeek", "Len", "IsEmpty", "Drain", "TryPush", "IsFull", "Cap"}
+// adds TryPush, IsFull, Cap and TryUnGet.
+var queueOps = []string{"Push", "Pop", "TryPop", "Peek", "TryPeek", "Len", "IsEmpty", "Drain", "UnGet", "TryPush", "IsFull", "Cap", "TryUnGet"}
 
 type queueModel struct {
 	items []int
@@ -89,7 +95,7 @@ type queueModel struct {
 func (m *queueModel) step(o op) string {
 	full := m.cap > 0 && len(m.items) == m.cap
 	switch o.k {
-	case 0, 8:
+	case 0, 9:
 		if full {
 			return map[bool]string{true: "blocked", false: "false"}[o.k == 0]
 		}
@@ -118,7 +124,13 @@ func (m *queueModel) step(o op) string {
 			s = nil
 		}
 		return fmt.Sprint(s)
-	case 9:
+	case 8, 12:
+		if full {
+			return map[bool]string{true: "blocked", false: "false"}[o.k == 8]
+		}
+		m.items = append([]int{o.a}, m.items...)
+		return map[bool]string{true: "ok", false: "true"}[o.k == 8]
+	case 10:
 		return fmt.Sprint(full)
 	default:
 		return fmt.Sprint(m.cap)
@@ -129,7 +141,7 @@ func cloneQueue(m queueModel) queueModel { m.items = slices.Clone(m.items); retu
 
 func TestQueueModel(t *testing.T) {
 	checkModel(t, spec[*tvar.Queue[int], queueModel]{
-		kinds:    queueOps[:8],
+		kinds:    queueOps[:9],
 		sizes:    [2]int{0, 0},
 		args:     100,
 		newSUT:   func(int) *tvar.Queue[int] { return tvar.NewQueue[int]() },
@@ -152,8 +164,11 @@ func TestQueueModel(t *testing.T) {
 				return fmt.Sprint(q.Len(tx))
 			case 6:
 				return fmt.Sprint(q.IsEmpty(tx))
-			default:
+			case 7:
 				return fmt.Sprint(q.Drain(tx))
+			default:
+				q.UnGet(tx, o.a)
+				return "ok"
 			}
 		},
 		model: (*queueModel).step,
@@ -193,11 +208,15 @@ func TestBoundedQueueModel(t *testing.T) {
 			case 7:
 				return fmt.Sprint(q.Drain(tx))
 			case 8:
-				return fmt.Sprint(q.TryPush(tx, o.a))
+				return blocking(tx, func(tx *stm.Tx) string { q.UnGet(tx, o.a); return "ok" })
 			case 9:
+				return fmt.Sprint(q.TryPush(tx, o.a))
+			case 10:
 				return fmt.Sprint(q.IsFull(tx))
-			default:
+			case 11:
 				return fmt.Sprint(q.Cap())
+			default:
+				return fmt.Sprint(q.TryUnGet(tx, o.a))
 			}
 		},
 		model: (*queueModel).step,

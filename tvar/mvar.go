@@ -67,6 +67,16 @@ func (m *MVar[T]) TryPut(tx *stm.Tx, v T) bool {
 	return true
 }
 
+// Write puts v in m whether m is empty or full, replacing the value there
+// (Haskell's writeTMVar). It never blocks and does not read m: it is the
+// way to publish a latest value, such as a setting or a status, that
+// readers Read and a taker may Take, where Put would wait for the old one
+// to be taken. It wakes transactions blocked on an empty m.
+func (m *MVar[T]) Write(tx *stm.Tx, v T) {
+	m.check("Write")
+	m.v.Set(tx, mvarState[T]{v, true})
+}
+
 // Read returns m's value without taking it, blocking while m is empty.
 func (m *MVar[T]) Read(tx *stm.Tx) T {
 	m.check("Read")

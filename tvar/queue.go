@@ -60,6 +60,15 @@ func (q *Queue[T]) TryPeek(tx *stm.Tx) (T, bool) {
 	return q.f.peek(tx)
 }
 
+// UnGet puts v back at the front of q, so that the next Pop returns it
+// (Haskell's unGetTQueue): the way to return an element popped in an
+// earlier transaction that could not be handled. It never blocks, and it
+// writes only the consumers' end, so it does not conflict with Pushes.
+func (q *Queue[T]) UnGet(tx *stm.Tx, v T) {
+	q.check("UnGet")
+	q.f.unGet(tx, v)
+}
+
 // Len returns the number of elements in q.
 func (q *Queue[T]) Len(tx *stm.Tx) int {
 	q.check("Len")

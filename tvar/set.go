@@ -49,8 +49,11 @@ func (s *Set[K]) Len(tx *stm.Tx) int {
 	return s.m.Len(tx)
 }
 
-// Range returns an iterator over the elements of s as of tx, in an
-// unspecified order, with the same snapshot guarantees as Map.Range.
+// Range returns an iterator over the elements of s in tx, in an
+// unspecified order, with Map.Range's guarantees: one consistent
+// snapshot, and, if the loop body adds or removes elements, each element
+// at most once, and an element only if it is present when the loop
+// reaches it.
 func (s *Set[K]) Range(tx *stm.Tx) iter.Seq[K] {
 	s.check("Range")
 	return func(yield func(K) bool) {
