@@ -30,15 +30,17 @@ import (
 // # Len and its trade-off
 //
 // Len must be exact inside every transaction, so the size is kept in Vars
-// that inserts and deletes update in the same transaction. A single size
-// Var would make every two inserts conflict, whatever their keys. Instead
-// the count is striped over 16 Vars, chosen by the top bits of the key's
-// hash: two inserts or deletes conflict on the count only when their keys
-// fall in the same stripe (1 in 16 for independent keys), and Len reads
-// all 16 and sums them. The price is on Len's side: it is 16 reads, and a
-// transaction that calls Len conflicts with every concurrent insert or
-// delete anywhere in the map (inherent in an exact count). Updates of
-// present keys never touch the count.
+// that inserts and deletes update in the same transaction. They update it
+// with stm.Add, a blind update applied at commit to whatever the size is
+// then, so inserts and deletes of distinct keys never conflict on the
+// size: only the trie nodes they rewrite can make them conflict. The size
+// is still striped over 16 Vars, chosen by the top bits of the key's hash,
+// so that concurrent commits rarely wait for the same Var's lock or cache
+// line; Len reads all 16 (ordinary reads, which turn the transaction's own
+// pending Adds into reads too) and sums them. The price is on Len's side:
+// it is 16 reads, and a transaction that calls Len conflicts with every
+// concurrent insert or delete anywhere in the map (inherent in an exact
+// count). Updates of present keys never touch the size.
 //
 // # Hashing
 //
@@ -114,11 +116,11 @@ func (m *Map[K, V]) hash(k K) uint64 {
 }
 
 // count records that tx inserted (d = 1) or deleted (d = -1) the key of
-// hash h: in its size stripe, and for tx's Range loops, whose nodes may
-// now be stale.
+// hash h: in its size stripe, blindly (stm.Add reads nothing, so two
+// transactions counting at once do not conflict), and for tx's Range
+// loops, whose nodes may now be stale.
 func (m *Map[K, V]) count(tx *stm.Tx, h uint64, d int) {
-	s := &m.sizes[h>>(64-4)].n
-	s.Set(tx, s.Get(tx)+d)
+	stm.Add(tx, &m.sizes[h>>(64-4)].n, d)
 	m.loops.changed(tx)
 }
 
@@ -373,9 +375,10 @@ func (m *Map[K, V]) Update(tx *stm.Tx, k K, f func(old V, ok bool) (v V, keep bo
 	}
 }
 
-// Len returns the number of keys in m. It reads every size stripe, so it
-// conflicts with concurrent inserts and deletes (see the type's
-// documentation).
+// Len returns the number of keys in m. It reads every size stripe, so in
+// a transaction that writes it conflicts with concurrent inserts and
+// deletes (see the type's documentation); in stm.View it reads the
+// snapshot's size and conflicts with nothing.
 func (m *Map[K, V]) Len(tx *stm.Tx) int {
 	m.check("Len")
 	n := 0

@@ -33,7 +33,9 @@ import (
 // Setting the values of present keys during the loop costs nothing extra.
 // An insert or delete makes the loop find its place again from the root
 // (a few reads) before it goes on. A full iteration reads every node and
-// value, so it conflicts with any concurrent write to m.
+// value, so in a transaction that writes it conflicts with any concurrent
+// write to m; a loop that only reads is best run in stm.View, where it
+// reads one snapshot and is never aborted by writers.
 func (m *Map[K, V]) Range(tx *stm.Tx) iter.Seq2[K, V] {
 	m.check("Range")
 	return func(yield func(K, V) bool) {
