@@ -33,8 +33,8 @@
 // The types are built only on stm's public API. Each is laid out so that
 // operations that need not conflict touch different Vars: a Queue's
 // producers and consumers use different ends, a Map's distinct keys live
-// in different trie nodes and entries, an Array's elements are separate
-// Vars. Values are stored as given; as with stm.Var, mutating a stored
+// in different trie nodes and entries and update its size with blind
+// stm.Add, an Array's elements are separate Vars. Values are stored as given; as with stm.Var, mutating a stored
 // value in place (a slice's elements, a pointer's target) is invisible to
 // the engine, so store values that are not shared or not mutated.
 //
