@@ -1,7 +1,9 @@
 package stm
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -24,11 +26,15 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	if historyLikely() {
 		slab = newSlab(len(tx.writes))
 	}
-	for i := range tx.writes {
-		if !tx.lock(i) {
-			tx.unlock(i)
-			return false, causeLockBusy
+	if len(tx.commutes) == 0 {
+		for i := range tx.writes {
+			if !tx.lock(i) {
+				tx.unlock(i)
+				return false, causeLockBusy
+			}
 		}
+	} else if !tx.lockWithCommutes() {
+		return false, causeLockBusy
 	}
 	c := clock.v.Add(2)
 	if c&1 != 0 && !tx.irrevocable {
@@ -80,29 +86,68 @@ func (b *varBase) publish(box unsafe.Pointer, bits uint64) {
 const commitLockSpins = 64
 
 // lock takes the commit lock of write entry i.
-func (tx *Tx) lock(i int) bool {
+func (tx *Tx) lock(i int) bool { return tx.lockWaiting(i, tx.irrevocable) }
+
+// lockWaiting takes the commit lock of write entry i, waiting for it
+// however long it takes if wait is set.
+func (tx *Tx) lockWaiting(i int, wait bool) bool {
 	w := &tx.writes[i]
 	for spins := 0; ; spins++ {
 		m := w.v.meta.Load()
 		if m&locked == 0 {
 			if w.v.meta.CompareAndSwap(m, m|locked) {
-				w.old = m
+				w.old, w.held = m, true
 				return true
 			}
 			continue
 		}
-		if spins >= commitLockSpins && !tx.irrevocable {
+		if spins >= commitLockSpins && !wait {
 			return false
 		}
 		pause(spins)
 	}
 }
 
-// unlock releases the locks of the first n write entries unchanged.
+// lockWithCommutes locks the write set of a transaction with commutes:
+// the ordinary writes first, with the usual bounded spin, then the Vars
+// written only by commutes, in address order, waiting as long as it takes.
+// Blind updates of a hot Var then never abort each other on its lock, and
+// waiting cannot deadlock: every commit takes its commute-only locks last
+// and in one global order, after all its other locks, so the holder of
+// the highest lock in any chain of waiting commits waits for nothing. On
+// failure it holds no lock.
+func (tx *Tx) lockWithCommutes() bool {
+	blind := make([]int, 0, 8)
+	for i := range tx.writes {
+		if tx.writes[i].pending {
+			blind = append(blind, i)
+			continue
+		}
+		if !tx.lock(i) {
+			tx.unlock(len(tx.writes))
+			return false
+		}
+	}
+	slices.SortFunc(blind, func(a, b int) int {
+		return cmp.Compare(uintptr(unsafe.Pointer(tx.writes[a].v)), uintptr(unsafe.Pointer(tx.writes[b].v)))
+	})
+	for _, i := range blind {
+		tx.lockWaiting(i, true)
+	}
+	return true
+}
+
+// unlock releases the locks of the first n write entries unchanged (of
+// those lockWithCommutes holds, when the transaction has commutes).
 func (tx *Tx) unlock(n int) {
+	withCommutes := len(tx.commutes) > 0
 	for i := range n {
 		w := &tx.writes[i]
+		if withCommutes && !w.held {
+			continue
+		}
 		w.v.meta.Store(w.old)
+		w.held = false
 	}
 }
 

@@ -44,7 +44,7 @@ func (v *Var[T]) Commute(tx *Tx, f func(T) T) {
 	if v == nil {
 		panicNilVar("Commute")
 	}
-	tx.commute(v.core(), f, 0, applyFunc[T], (*T)(nil))
+	tx.commute(v.core(), f, 0, funcApplier[T]{}, (*T)(nil))
 }
 
 // Integer is the constraint of Add: the integer types and the types whose
@@ -61,24 +61,35 @@ func Add[T Integer](tx *Tx, v *Var[T], delta T) {
 	if v == nil {
 		panicNilVar("Add")
 	}
-	tx.commute(v.core(), nil, toBits(delta), applyAdd[T], (*T)(nil))
+	tx.commute(v.core(), nil, toBits(delta), adder[T]{}, (*T)(nil))
 }
 
-// commuteOp is one pending Commute: apply computes the new value of the
-// Var from its committed value (both as a write entry holds them).
+// commuteOp is one pending Commute: its applier computes the new value of
+// the Var from its committed value (both as a write entry holds them).
 type commuteOp struct {
-	idx   int32  // the Var's write entry
-	arg   uint64 // Add's delta
-	fn    any    // Commute's func(T) T
-	typ   any    // a nil *T, for observers
-	apply func(op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64)
+	idx int32  // the Var's write entry
+	arg uint64 // Add's delta
+	fn  any    // Commute's func(T) T
+	typ any    // a nil *T, for observers
+	how applier
 }
 
-func applyFunc[T any](op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
+// applier applies a commute. Its implementations are empty structs: a
+// func value of a generic function instantiated inside another generic
+// function would be a closure over its dictionary, allocated on each call.
+type applier interface {
+	apply(op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64)
+}
+
+type funcApplier[T any] struct{}
+
+func (funcApplier[T]) apply(op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
 	return encode(box, op.fn.(func(T) T)(fromWord[T](box, bits)))
 }
 
-func applyAdd[T Integer](op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
+type adder[T Integer] struct{}
+
+func (adder[T]) apply(op *commuteOp, box unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
 	return encode(box, fromWord[T](box, bits)+fromWord[T](scalarMark, op.arg))
 }
 
@@ -94,14 +105,14 @@ func encode[T any](box unsafe.Pointer, x T) (unsafe.Pointer, uint64) {
 }
 
 // commute records a Commute (or Add) of b.
-func (tx *Tx) commute(b *varBase, fn any, arg uint64, apply func(*commuteOp, unsafe.Pointer, uint64) (unsafe.Pointer, uint64), typ any) {
+func (tx *Tx) commute(b *varBase, fn any, arg uint64, how applier, typ any) {
 	tx.checkWritable()
 	i := tx.findWrite(b)
 	if i >= 0 && !tx.writes[i].pending {
 		// tx wrote b itself: its value is known, so apply now.
 		w := &tx.writes[i]
-		op := commuteOp{arg: arg, fn: fn, apply: apply}
-		box, bits := op.apply(&op, w.box, w.bits)
+		op := commuteOp{arg: arg, fn: fn, how: how}
+		box, bits := how.apply(&op, w.box, w.bits)
 		tx.sets++
 		if o := hook.Current(); o != nil {
 			o.Write(tx, unsafe.Pointer(b), anyOf(typ, box, bits))
@@ -124,7 +135,7 @@ func (tx *Tx) commute(b *varBase, fn any, arg uint64, apply func(*commuteOp, uns
 	}
 	tx.commutes = tx.commutes[:n+1]
 	op := &tx.commutes[n]
-	op.idx, op.arg, op.fn, op.typ, op.apply = int32(i), arg, fn, typ, apply
+	op.idx, op.arg, op.fn, op.typ, op.how = int32(i), arg, fn, typ, how
 }
 
 // resolveCommutes turns the pending commutes of write entry i (Var b) into
@@ -137,7 +148,7 @@ func (tx *Tx) resolveCommutes(i int, b *varBase, typ any) {
 	}
 	for k := range tx.commutes {
 		if op := &tx.commutes[k]; int(op.idx) == i {
-			box, bits = op.apply(op, box, bits)
+			box, bits = op.how.apply(op, box, bits)
 		}
 	}
 	if !tx.ownsBox(i) {
@@ -184,7 +195,7 @@ func (tx *Tx) applyCommutesLocked() {
 	for k := range tx.commutes {
 		op := &tx.commutes[k]
 		if w := &tx.writes[op.idx]; w.pending {
-			w.box, w.bits = op.apply(op, w.box, w.bits)
+			w.box, w.bits = op.how.apply(op, w.box, w.bits)
 		}
 	}
 	if o != nil {

@@ -31,13 +31,13 @@ type Tx struct {
 	state       txState
 	cause       abortCause // why the attempt aborted, when state is txAborted
 	irrevocable bool
-	reexecuted  bool  // GOSTMDEBUG=reexec ran the body once already
-	nilPanic    bool  // an OrElse alternative panicked with nil (or called Goexit)
-	view        bool  // a View: reads only, from its snapshot, and keeps no read log
-	registered  bool  // a registered snapshot reader (history.go)
-	past        bool  // this attempt has read a version older than the newest
-	noPast      bool  // this transaction writes after reading: its attempts read no past versions
-	snapSlot    int32 // 1 + the snapSlots index holding this registered reader's snapshot, or 0
+	reexecuted  bool   // GOSTMDEBUG=reexec ran the body once already
+	nilPanic    bool   // an OrElse alternative panicked with nil (or called Goexit)
+	view        bool   // a View: reads only, from its snapshot, and keeps no read log
+	registered  bool   // a registered snapshot reader (history.go)
+	past        bool   // this attempt has read a version older than the newest
+	noPast      bool   // this transaction writes after reading: its attempts read no past versions
+	snapSlot    int32  // 1 + the snapSlots index holding this registered reader's snapshot, or 0
 	until0      uint64 // history.until, loaded before rv (history.go)
 	waiter      *waiter
 	goid        int64  // the goroutine running the body; set only in debug modes
@@ -72,6 +72,7 @@ type writeEntry struct {
 	old     uint64 // meta before this commit locked it
 	epoch   uint32 // the branch that allocated box (or last wrote bits)
 	pending bool   // box and bits are computed at commit by the Var's commutes (commute.go)
+	held    bool   // locked by lockWithCommutes
 }
 
 type undoEntry struct {
@@ -448,7 +449,7 @@ func (tx *Tx) appendWrite(b *varBase, box unsafe.Pointer, bits uint64) {
 	}
 	tx.writes = tx.writes[:n+1]
 	w := &tx.writes[n]
-	w.v, w.box, w.bits, w.old, w.epoch, w.pending = b, box, bits, 0, tx.epoch, false
+	w.v, w.box, w.bits, w.old, w.epoch, w.pending, w.held = b, box, bits, 0, tx.epoch, false, false
 	tx.bloom |= bloomBit(b)
 	if tx.index.on {
 		tx.index.add(b, n, tx.writes)
