@@ -128,11 +128,16 @@ func (tx *Tx) lockWithCommutes() bool {
 			return false
 		}
 	}
-	slices.SortFunc(blind, func(a, b int) int {
-		return cmp.Compare(uintptr(unsafe.Pointer(tx.writes[a].v)), uintptr(unsafe.Pointer(tx.writes[b].v)))
-	})
+	if len(blind) > 1 {
+		slices.SortFunc(blind, func(a, b int) int {
+			return cmp.Compare(uintptr(unsafe.Pointer(tx.writes[a].v)), uintptr(unsafe.Pointer(tx.writes[b].v)))
+		})
+	}
 	for _, i := range blind {
 		tx.lockWaiting(i, true)
+		// The commutes apply to the value the lock now guards.
+		w := &tx.writes[i]
+		w.box, w.bits = current(w.old, atomic.LoadPointer(&w.v.val), w.v.bits.Load())
 	}
 	return true
 }
@@ -178,7 +183,11 @@ func (tx *Tx) commitPublishingEarly() (bool, abortCause) {
 	old := make([]word, len(tx.writes))
 	for i := range tx.writes {
 		if w := &tx.writes[i]; w.pending {
-			w.old = w.v.meta.Load() // unlocked: this mutation publishes before locking anyway
+			// Unlocked: this mutation publishes before locking anyway.
+			var m uint64
+			w.box, w.bits, m = w.v.loadWord()
+			w.box, w.bits = current(m, w.box, w.bits)
+			w.old = m
 		}
 	}
 	if len(tx.commutes) > 0 {

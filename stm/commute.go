@@ -3,7 +3,6 @@ package stm
 import (
 	"reflect"
 	"slices"
-	"sync/atomic"
 	"unsafe"
 
 	"gostm.dev/stm/internal/hook"
@@ -177,12 +176,9 @@ func (tx *Tx) applyCommutes() {
 	done = true
 }
 
+// applyCommutesLocked applies the pending commutes to the values
+// lockWithCommutes loaded into their write entries.
 func (tx *Tx) applyCommutesLocked() {
-	for i := range tx.writes {
-		if w := &tx.writes[i]; w.pending {
-			w.box, w.bits = current(w.old, atomic.LoadPointer(&w.v.val), w.v.bits.Load())
-		}
-	}
 	o := hook.Current()
 	var olds []writeEntry
 	if o != nil {
