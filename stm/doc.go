@@ -34,6 +34,20 @@
 // Atomically may return ErrRetry instead, to the same effect and without
 // unwinding a panic: the cheaper form for a hot wait loop.
 //
+// # Long readers and hot counters
+//
+// [View] runs a read-only transaction on one snapshot that writers cannot
+// invalidate: while a View runs, each commit keeps the versions it
+// replaces, and the View reads the version of its snapshot. An audit over
+// every account, a Range over a large map or a metrics snapshot commits in
+// one attempt and never stalls the writers. A read-only Atomically or Eval
+// body gets the same snapshot reads once it has met a conflict (see View).
+//
+// [Var.Commute] and [Add] update a Var blindly: the function is applied at
+// commit, to the latest committed value, so transactions that only commute
+// a counter never conflict on it. Reading the Var afterwards in the same
+// transaction makes it an ordinary read and write.
+//
 // # Values are immutable
 //
 // Set publishes a copy of its argument. Mutating something reachable from a
@@ -53,7 +67,9 @@
 // a version/lock word per Var, values published in the Var or as immutable
 // boxes through atomic pointers, invisible reads validated on every access
 // (that is what makes it opaque), a redo log and commit-time locking. Read-only
-// transactions commit without writing shared memory. Retry parks the
+// transactions commit without writing shared memory. While snapshot readers
+// need them, Vars keep short chains of old versions (multi-version reads,
+// as in JVSTM or Clojure's refs, but serializable). Retry parks the
 // goroutine on the Vars it read and only commits to those Vars wake it.
 // Under contention an attempt backs off, and after [SerialAfter] aborts the
 // transaction runs irrevocably: update commits of other transactions wait
@@ -62,8 +78,9 @@
 // # Misuse
 //
 // Misuse panics with a message naming the mistake, in every build: a nil
-// *Var, a nil *Tx, a nil function (Atomically, Eval, Modify, OrElse,
-// AfterCommit), Retry with nothing read (it could never wake), a Tx used
+// *Var, a nil *Tx, a nil function (Atomically, Eval, View, Modify,
+// Commute, OrElse, AfterCommit), Retry with nothing read (it could never
+// wake), a write or Retry inside View, a Tx used
 // after its transaction ended while it has not been reused (AfterCommit
 // hooks run after the end: a hook that uses its transaction's Tx always
 // panics), and a body running irrevocably that starts another

@@ -124,3 +124,63 @@ func ExampleErrRetry() {
 	<-done
 	// Output: took 42 <nil>
 }
+
+// An audit that reads every account while transfers go on: View reads one
+// snapshot, so the total is always exact, and writers never make it start
+// again.
+func ExampleView() {
+	accounts := make([]*stm.Var[int], 100)
+	for i := range accounts {
+		accounts[i] = stm.NewVar(10)
+	}
+	done := make(chan struct{})
+	go func() { // transfers, concurrently with the audit
+		defer close(done)
+		for i := range 1000 {
+			from, to := accounts[i%100], accounts[(i*7+3)%100]
+			stm.Atomically(func(tx *stm.Tx) error {
+				from.Set(tx, from.Get(tx)-1)
+				to.Set(tx, to.Get(tx)+1)
+				return nil
+			})
+		}
+	}()
+	total := stm.View(func(tx *stm.Tx) int {
+		sum := 0
+		for _, a := range accounts {
+			sum += a.Get(tx)
+		}
+		return sum
+	})
+	<-done
+	fmt.Println(total)
+	// Output: 1000
+}
+
+// Requests counted by many transactions at once: Add (a Commute) applies
+// at commit, so counting never makes two transactions conflict.
+func ExampleAdd() {
+	requests := stm.NewVar(0)
+	largest := stm.NewVar(0)
+	handle := func(size int) {
+		stm.Atomically(func(tx *stm.Tx) error {
+			stm.Add(tx, requests, 1)
+			largest.Commute(tx, func(m int) int { return max(m, size) })
+			return nil
+		})
+	}
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 250 {
+				handle(g*1000 + i)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	fmt.Println(requests.Load(), largest.Load())
+	// Output: 1000 3249
+}
