@@ -184,3 +184,33 @@ func ExampleAdd() {
 	fmt.Println(requests.Load(), largest.Load())
 	// Output: 1000 3249
 }
+
+// Catch: try a step that may fail, and keep the rest of the transaction
+// when it does (Haskell's catchSTM).
+func ExampleCatch() {
+	stock, reserved := stm.NewVar(1), stm.NewVar(0)
+	errOut := errors.New("out of stock")
+	reserve := func(tx *stm.Tx) error {
+		n := stock.Get(tx)
+		stock.Set(tx, n-1)
+		reserved.Set(tx, reserved.Get(tx)+1)
+		if n <= 0 {
+			return errOut // undoes both writes above, not the caller's
+		}
+		return nil
+	}
+	for range 2 {
+		var failed error
+		stm.Atomically(func(tx *stm.Tx) error {
+			failed = stm.Catch(tx, reserve) // the order goes on either way
+			return nil
+		})
+		if failed != nil {
+			fmt.Println("not reserved:", failed)
+		}
+	}
+	fmt.Println(stock.Load(), reserved.Load())
+	// Output:
+	// not reserved: out of stock
+	// 0 1
+}

@@ -48,10 +48,14 @@ type Txn struct {
 	// Invoke and Complete are ticks of the recorder's logical clock, taken
 	// before Atomically was called and after it returned: A precedes B in
 	// real time if A.Complete < B.Invoke.
-	Invoke   uint64    `json:"invoke"`
-	Complete uint64    `json:"complete"`
-	Outcome  Outcome   `json:"outcome"`
-	Err      string    `json:"err,omitempty"` // the error or panic value, as text
+	Invoke   uint64  `json:"invoke"`
+	Complete uint64  `json:"complete"`
+	Outcome  Outcome `json:"outcome"`
+	Err      string  `json:"err,omitempty"` // the error or panic value, as text
+	// View marks a declared read-only transaction (stm.View, recorded by
+	// Client.View): it may read versions older than the newest, all from
+	// the one snapshot at its committing attempt's RV.
+	View     bool      `json:"view,omitempty"`
 	Attempts []Attempt `json:"attempts"`
 }
 
@@ -90,6 +94,14 @@ const (
 	// Rollback marks an OrElse alternative that retried: of the writes of
 	// the attempt so far, only the first Keep stay in effect.
 	Rollback OpKind = "rollback"
+	// Commuted is a Var's pending commutes (Var.Commute, stm.Add) applied
+	// by the commit: a blind read-modify-write at the commit's point in
+	// the serial order, not in the attempt's snapshot. It reads Old, the
+	// latest committed value, at Version, and writes Value. The engine
+	// reports it while committing, so it follows every other operation of
+	// its attempt, and it does not count among the writes that a Rollback
+	// numbers.
+	Commuted OpKind = "c"
 )
 
 // Op is one recorded operation of an attempt.
@@ -105,6 +117,23 @@ type Op struct {
 	Version uint64 `json:"ver,omitempty"`
 	Own     bool   `json:"own,omitempty"`
 	Keep    int    `json:"keep,omitempty"` // Rollback only
+	// Old is the committed value a Commuted operation read (and applied
+	// its functions to); Value is what it wrote.
+	Old json.RawMessage `json:"old,omitempty"`
+}
+
+// writes reports whether operations of kind k write their Var.
+func (k OpKind) writes() bool { return k == Write || k == Commuted }
+
+// reads reports whether operations of kind k read their Var.
+func (k OpKind) reads() bool { return k == Read || k == Commuted }
+
+// readValue returns the value op read: Old for a Commuted operation.
+func (op *Op) readValue() string {
+	if op.Kind == Commuted {
+		return string(op.Old)
+	}
+	return string(op.Value)
 }
 
 // VarName returns the name of variable id, or "v<id>" if it has none.
@@ -142,7 +171,9 @@ func (a *Attempt) liveWrites() []int {
 // ownWrites follows which writes of an attempt are in effect as its
 // operations are replayed in order. The engine numbers writes from 0 in
 // the order they happen, rolled-back ones included, and a Rollback keeps
-// those numbered below Keep.
+// those numbered below Keep. A Commuted operation happens at commit, after
+// any Rollback, so it takes no number of its own: it is numbered like the
+// write that would come next, which no Rollback can precede.
 type ownWrites struct {
 	n    int
 	live []ownWrite
@@ -159,6 +190,8 @@ func (o *ownWrites) apply(i int, op Op) {
 	case Write:
 		o.live = append(o.live, ownWrite{o.n, i, op.Var, string(op.Value)})
 		o.n++
+	case Commuted:
+		o.live = append(o.live, ownWrite{o.n, i, op.Var, string(op.Value)})
 	case Rollback:
 		for len(o.live) > 0 && o.live[len(o.live)-1].num >= op.Keep {
 			o.live = o.live[:len(o.live)-1]
@@ -188,12 +221,17 @@ type jsonHeader struct {
 	Versioned bool `json:"versioned"`
 }
 
+// jsonFormat is the format WriteJSONL writes. Format 2 added Commuted
+// operations (with "old") and the View mark of transactions; a format 1
+// history, which has neither, reads unchanged.
+const jsonFormat = 2
+
 // WriteJSONL writes h as JSON Lines: a header line, one line per variable,
 // then one line per transaction.
 func (h *History) WriteJSONL(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(jsonLine{History: &jsonHeader{Format: 1, Versioned: h.Versioned}}); err != nil {
+	if err := enc.Encode(jsonLine{History: &jsonHeader{Format: jsonFormat, Versioned: h.Versioned}}); err != nil {
 		return err
 	}
 	for i := range h.Vars {
@@ -229,7 +267,7 @@ func ReadJSONL(r io.Reader) (*History, error) {
 		}
 		switch {
 		case l.History != nil:
-			if l.History.Format != 1 {
+			if l.History.Format < 1 || l.History.Format > jsonFormat {
 				return nil, fmt.Errorf("stmtest: history line %d: unknown format %d", n, l.History.Format)
 			}
 			h.Versioned = l.History.Versioned
@@ -240,12 +278,14 @@ func ReadJSONL(r io.Reader) (*History, error) {
 			for ai := range t.Attempts {
 				for oi := range t.Attempts[ai].Ops {
 					op := &t.Attempts[ai].Ops[oi]
-					if len(op.Value) > 0 {
-						var b bytes.Buffer
-						if err := json.Compact(&b, op.Value); err != nil {
-							return nil, fmt.Errorf("stmtest: history line %d: %w", n, err)
+					for _, raw := range []*json.RawMessage{&op.Value, &op.Old} {
+						if len(*raw) > 0 {
+							var b bytes.Buffer
+							if err := json.Compact(&b, *raw); err != nil {
+								return nil, fmt.Errorf("stmtest: history line %d: %w", n, err)
+							}
+							*raw = b.Bytes()
 						}
-						op.Value = b.Bytes()
 					}
 				}
 			}

@@ -83,6 +83,7 @@ type readMark struct {
 
 type txnBuf struct {
 	client           int
+	view             bool
 	invoke, complete uint64
 	outcome          Outcome
 	err              string
@@ -100,6 +101,7 @@ type opBuf struct {
 	kind  OpKind
 	v     *varInfo
 	value any
+	old   any // Commuted only
 	ver   uint64
 	own   bool
 	keep  int
@@ -190,7 +192,19 @@ func Name[T any](r *Recorder, v *stm.Var[T], name string) {
 // Atomically is stm.Atomically, recorded.
 func (c *Client) Atomically(fn func(tx *stm.Tx) error) error {
 	//lint:ignore SA1012 nil means no context: run calls stm.Atomically
-	return c.run(nil, fn)
+	return c.run(nil, fn, false)
+}
+
+// View is stm.View, recorded: fn runs as a declared read-only transaction
+// on one snapshot, and the Txn is marked View. fn returns nothing, since a
+// method cannot be generic: let it store its result in a variable of the
+// caller's.
+func (c *Client) View(fn func(tx *stm.Tx)) {
+	if fn == nil {
+		panic("stmtest: View called with a nil function")
+	}
+	//lint:ignore SA1012 nil means no context: a View never blocks
+	_ = c.run(nil, func(tx *stm.Tx) error { fn(tx); return nil }, true)
 }
 
 // AtomicallyContext is stm.AtomicallyContext, recorded. A transaction whose
@@ -199,15 +213,17 @@ func (c *Client) AtomicallyContext(ctx context.Context, fn func(tx *stm.Tx) erro
 	if ctx == nil {
 		panic("stmtest: AtomicallyContext called with a nil Context")
 	}
-	return c.run(ctx, fn)
+	return c.run(ctx, fn, false)
 }
 
-func (c *Client) run(ctx context.Context, fn func(tx *stm.Tx) error) (err error) {
+// run runs fn as a recorded transaction: with stm.View if view is set,
+// else with stm.Atomically or, given ctx, stm.AtomicallyContext.
+func (c *Client) run(ctx context.Context, fn func(tx *stm.Tx) error, view bool) (err error) {
 	if fn == nil {
 		panic("stmtest: Atomically called with a nil function")
 	}
 	r := c.rec
-	t := &txnBuf{client: c.id, invoke: r.tick()}
+	t := &txnBuf{client: c.id, view: view, invoke: r.tick()}
 	c.txns = append(c.txns, t)
 	body := func(tx *stm.Tx) error {
 		a := &attemptBuf{start: r.tick()}
@@ -238,9 +254,13 @@ func (c *Client) run(ctx context.Context, fn func(tx *stm.Tx) error) (err error)
 			panic(p)
 		}
 	}()
-	if ctx == nil {
+	switch {
+	case view:
+		// body returns nil: the error result only fits Atomically's shape.
+		stm.View(func(tx *stm.Tx) struct{} { _ = body(tx); return struct{}{} })
+	case ctx == nil:
 		err = stm.Atomically(body)
-	} else {
+	default:
 		err = stm.AtomicallyContext(ctx, body)
 	}
 	returned = true
@@ -312,7 +332,14 @@ func (dispatcher) Write(tx any, v unsafe.Pointer, value any) {
 	}
 }
 
-func (dispatcher) Commuted(tx any, v unsafe.Pointer, version uint64, old, new any) {}
+// Commuted records the commit's application of a Var's pending commutes
+// as one operation: a read of old at version and a write of new, both at
+// the commit's point in the serial order (see the Commuted OpKind).
+func (dispatcher) Commuted(tx any, v unsafe.Pointer, version uint64, old, new any) {
+	if c := clientOf(tx); c != nil && c.att != nil {
+		c.att.ops = append(c.att.ops, opBuf{kind: Commuted, v: c.rec.varOf(v), value: new, old: old, ver: version})
+	}
+}
 
 func (dispatcher) Rollback(tx any, keep int) {
 	if c := clientOf(tx); c != nil && c.att != nil {
@@ -377,7 +404,7 @@ func (dispatcher) End(tx any, how string) {
 func (a *attemptBuf) liveWrites() []int {
 	var o ownWrites
 	for i, op := range a.ops {
-		o.apply(i, Op{Kind: op.kind, Keep: op.keep})
+		o.apply(i, Op{Kind: op.kind, Keep: op.keep}) // values do not matter here
 	}
 	ws := make([]int, len(o.live))
 	for i, w := range o.live {
@@ -407,7 +434,7 @@ func (r *Recorder) History() *History {
 	}
 	slices.SortFunc(bufs, func(a, b *txnBuf) int { return cmp.Compare(a.invoke, b.invoke) })
 	for i, t := range bufs {
-		txn := Txn{ID: i + 1, Client: t.client, Invoke: t.invoke, Complete: t.complete, Outcome: t.outcome, Err: t.err}
+		txn := Txn{ID: i + 1, Client: t.client, Invoke: t.invoke, Complete: t.complete, Outcome: t.outcome, Err: t.err, View: t.view}
 		for _, a := range t.attempts {
 			at := Attempt{Start: a.start, End: a.end, Outcome: a.outcome, RV: a.rv, WV: a.wv, Ops: make([]Op, len(a.ops))}
 			if at.Outcome == "" {
@@ -420,6 +447,9 @@ func (r *Recorder) History() *History {
 				}
 				if op.kind != Rollback {
 					o.Value = marshalValue(op.value)
+				}
+				if op.kind == Commuted {
+					o.Old = marshalValue(op.old)
 				}
 				at.Ops[j] = o
 			}
