@@ -133,6 +133,14 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 				panic(retryNothingRead)
 			}
 			tx.endAttempt()
+			if tx.past {
+				// Its condition was computed on old versions: run it again
+				// on current ones (block returns at once, the reads being
+				// stale), and wait on those, not on a history that keeps
+				// moving while writers run.
+				tx.noPast = true
+				tx.registerAfter(causeReexec)
+			}
 			if err := tx.block(ctx); err != nil {
 				tx.release()
 				return err

@@ -5,9 +5,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"gostm.dev/internal/watchdog"
 	"gostm.dev/stm"
 )
 
@@ -255,4 +257,33 @@ func TestWriteAfterPastReadRunsAgainOnCurrentVersions(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 30, a.Load(), "the write used a stale read")
 	require.Equal(t, 2, attempts)
+}
+
+// A body that read an old version and then calls Retry runs again on
+// current versions, and then blocks until a Var it read changes.
+func TestRetryAfterPastReadWaitsOnCurrentVersions(t *testing.T) {
+	a, b := stm.NewVar(0), stm.NewVar(0)
+	stm.View(func(tx *stm.Tx) int { return 0 }) // history is kept for a while
+	attempts := 0
+	got := make(chan int)
+	go func() {
+		got <- stm.Eval(func(tx *stm.Tx) int {
+			attempts++
+			x := a.Get(tx)
+			if attempts == 1 {
+				inOtherGoroutine(func() { a.Store(1); b.Store(1) })
+			}
+			y := b.Get(tx) // old version on the first attempt: a changed, so no extension
+			tx.Check(x+y >= 10)
+			return x + y
+		})
+	}()
+	watchdog.Within(t, 10*time.Second, "the waiter to block", func() {
+		for stm.WaitersOn(a) == 0 {
+			time.Sleep(time.Millisecond) // polls the engine's state; nothing here is timed
+		}
+	})
+	a.Store(9)
+	watchdog.Within(t, 10*time.Second, "the waiter to wake", func() { require.Equal(t, 10, <-got) })
+	require.Equal(t, 3, attempts, "past read, current read that blocks, run after the wake-up")
 }

@@ -26,6 +26,13 @@ import (
 // with a "-realtime" suffix when the cycle needs a real-time edge. Reads
 // of aborted or intermediate writes are reported as G1a and G1b.
 //
+// A Commuted operation is a read of its Old value and a write of its
+// Value, both at the transaction's point in the serial order, which is
+// where every read of a committed transaction is in this check anyway: so
+// it gets the edges of a read-modify-write, and a commute applied to a
+// value other than the one the previous writer in the serial order left
+// makes a cycle (a lost update), as far as the graph can order the writes.
+//
 // Version order is only inferred from read-modify-write chains, so like
 // Elle the check is sound but incomplete: every anomaly it reports is
 // real, but blind writes can hide some.
@@ -68,30 +75,33 @@ func CheckBlackBox(h *History) Report {
 		var own ownWrites
 		first := map[int]string{}
 		for oi, op := range a.Ops {
-			own.apply(oi, op)
-			if op.Kind == Read {
-				x, val := h.VarName(op.Var), string(op.Value)
+			if op.Kind.reads() {
+				// A Commuted operation's read comes before its own write.
+				x, val := h.VarName(op.Var), op.readValue()
+				verb := "read"
+				if op.Kind == Commuted {
+					verb = "commuted from"
+				}
 				if w, ok := own.last(op.Var); ok {
-					if val != w {
-						r.add(ReadYourWrites, []int{g.txnID(n)}, "%s read %s = %s after writing %s to it", g.name(n), x, val, w)
+					if val != w || op.Kind == Commuted {
+						r.add(ReadYourWrites, []int{g.txnID(n)}, "%s %s %s = %s after writing %s to it", g.name(n), verb, x, val, w)
 					}
-					continue
-				}
-				if prev, ok := first[op.Var]; ok {
+				} else if prev, ok := first[op.Var]; ok {
 					if prev != val {
-						r.add(Internal, []int{g.txnID(n)}, "%s read %s = %s, then %s = %s, with no write of its own in between", g.name(n), x, prev, x, val)
+						r.add(Internal, []int{g.txnID(n)}, "%s read %s = %s, then %s %s = %s, with no write of its own in between", g.name(n), x, prev, verb, x, val)
 					}
-					continue
-				}
-				first[op.Var] = val
-				ext[n] = append(ext[n], varValue{op.Var, val})
-				if _, ok := writes[varValue{op.Var, val}]; !ok {
-					if unknown[op.Var] == nil {
-						unknown[op.Var] = map[string]int{}
+				} else {
+					first[op.Var] = val
+					ext[n] = append(ext[n], varValue{op.Var, val})
+					if _, ok := writes[varValue{op.Var, val}]; !ok {
+						if unknown[op.Var] == nil {
+							unknown[op.Var] = map[string]int{}
+						}
+						unknown[op.Var][val]++
 					}
-					unknown[op.Var][val]++
 				}
 			}
+			own.apply(oi, op)
 		}
 	}
 	initial := map[int]string{}

@@ -20,11 +20,14 @@ const never = math.MaxUint64
 
 // CheckWhiteBox checks a versioned history (one recorded by a Recorder)
 // using the engine's versions: every attempt, aborted ones included, must
-// have read one consistent snapshot (opacity); every update commit's reads
-// must still have been current just before its write version
-// (serializability in commit order); the commit order must respect real
-// time (strict serializability); and reads inside an attempt must return
-// its own writes. It costs O(n log n) in the number of operations.
+// have read one consistent snapshot (opacity), and a committed one the
+// snapshot at its RV, whether it read the newest versions or older ones
+// (a View); every update commit's reads must still have been current just
+// before its write version (serializability in commit order); each
+// Commuted operation must have read the Var's latest version below the
+// commit's write version, with its value; the commit order must respect
+// real time (strict serializability); and reads inside an attempt must
+// return its own writes. It costs O(n log n) in the number of operations.
 func CheckWhiteBox(h *History) Report {
 	r := Report{Checked: []string{"white-box"}, Txns: len(h.Txns), Attempts: countAttempts(h)}
 	if !h.Versioned {
@@ -90,6 +93,11 @@ func CheckWhiteBox(h *History) Report {
 			var loRead, hiRead string
 			var own ownWrites
 			for oi, op := range a.Ops {
+				if op.Kind == Commuted {
+					// The read half happens at commit, outside the snapshot:
+					// checked on its own, before the write half is applied.
+					checkCommuted(h, ti, ai, op, &own, lookup, writerName, writes, &r)
+				}
 				own.apply(oi, op)
 				if op.Kind != Read {
 					continue
@@ -131,6 +139,16 @@ func CheckWhiteBox(h *History) Report {
 			if ai != len(t.Attempts)-1 || t.Outcome != Committed || a.Outcome != AttemptCommit {
 				continue
 			}
+			// A committed attempt reports its snapshot: every read must be
+			// the version current there, however old (a View's reads).
+			if a.RV < lo {
+				r.add(Opacity, []int{t.ID}, "%s read %s, after its snapshot version %d", name, loRead, a.RV)
+				continue
+			}
+			if a.RV >= hi {
+				r.add(Opacity, []int{t.ID}, "%s read %s, not the version in its snapshot at version %d", name, hiRead, a.RV)
+				continue
+			}
 			if a.WV == 0 {
 				intervals[ti] = [2]uint64{lo, hi}
 				continue
@@ -154,11 +172,11 @@ func initialValues(h *History, writes map[varValue][]writeRef) map[int]string {
 	for ti := range h.Txns {
 		for _, a := range h.Txns[ti].Attempts {
 			for _, op := range a.Ops {
-				if op.Kind == Read && !op.Own && op.Version == 0 {
+				if op.Kind.reads() && !op.Own && op.Version == 0 {
 					if seen[op.Var] == nil {
 						seen[op.Var] = map[string]int{}
 					}
-					seen[op.Var][string(op.Value)]++
+					seen[op.Var][op.readValue()]++
 				}
 			}
 		}
@@ -284,4 +302,44 @@ func (h *roHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// checkCommuted checks the read half of a Commuted operation op, of
+// attempt ai of transaction ti, against the versions (lookup) and the
+// attempt's own writes so far. The engine applies commutes only to a Var
+// the attempt has not written: it must have read the value committed at
+// op.Version and, in a commit, that version must be the Var's latest below
+// the commit's: a commute applied to an older one loses the updates in
+// between.
+func checkCommuted(h *History, ti, ai int, op Op, own *ownWrites, lookup func(int, uint64) ([]version, bool),
+	writerName func(version) string, writes map[varValue][]writeRef, r *Report) {
+	t := &h.Txns[ti]
+	a := &t.Attempts[ai]
+	name, x := attemptName(t, ai), h.VarName(op.Var)
+	if w, ok := own.last(op.Var); ok {
+		r.add(ReadYourWrites, []int{t.ID}, "%s commuted %s from the committed %s, not from its own write of %s", name, x, op.Old, w)
+		return
+	}
+	vs, ok := lookup(op.Var, op.Version)
+	if !ok {
+		r.add(GarbageRead, []int{t.ID}, "%s commuted %s from version %d, which no recorded commit produced", name, x, op.Version)
+		return
+	}
+	if want := vs[0].value; want != "" && want != string(op.Old) {
+		c, why := dirtyClass(h, writes[varValue{op.Var, string(op.Old)}], ti)
+		r.add(c, []int{t.ID}, "%s commuted %s from %s at version %d, where %s committed %s: the value is %s",
+			name, x, op.Old, op.Version, writerName(vs[0]), want, why)
+	}
+	if ai != len(t.Attempts)-1 || t.Outcome != Committed || a.Outcome != AttemptCommit {
+		return
+	}
+	switch {
+	case op.Version >= a.WV:
+		r.add(Serializability, []int{t.ID}, "T%d committed at version %d a commute of %s applied to version %d, not an earlier one",
+			t.ID, a.WV, x, op.Version)
+	case len(vs) > 1 && vs[1].ver < a.WV:
+		r.add(Serializability, []int{t.ID, h.Txns[vs[1].txn].ID},
+			"T%d committed at version %d a commute of %s applied to version %d (written by %s), but %s had committed version %d of %s in between: the commute was applied to a stale value (a lost update)",
+			t.ID, a.WV, x, op.Version, writerName(vs[0]), writerName(vs[1]), vs[1].ver, x)
+	}
 }

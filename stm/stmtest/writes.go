@@ -56,7 +56,7 @@ func indexWrites(h *History) (map[varValue][]writeRef, []map[int]string) {
 				}
 			}
 			for oi, op := range a.Ops {
-				if op.Kind != Write {
+				if !op.Kind.writes() {
 					continue
 				}
 				k, ok := kinds[oi]
