@@ -1,6 +1,8 @@
 package stm
 
 import (
+	"slices"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -54,54 +56,71 @@ var history struct {
 	_       [64]byte
 	readers atomic.Int64  // registered snapshot readers
 	until   atomic.Uint64 // versions up to which commits keep history anyway
+	oldest  atomic.Uint64 // the oldest recorded snapshot (see snapshots)
 	keep    atomic.Int32  // nodes a chain keeps below its newest (grows on misses)
-	_       [44]byte
-}
-
-// snapSlots hold the snapshots (rv+1; 0 is free) of registered readers, so
-// that a commit trimming a chain keeps the versions they still need. A
-// reader that finds no free slot is protected by the count bound alone.
-var snapSlots [64]struct {
-	rv atomic.Uint64
-	_  [56]byte
+	_       [36]byte
 }
 
 // maxChain bounds a chain however old the oldest registered snapshot: a
 // reader older than that many versions of a Var starts again.
 const maxChain = 1 << 12
 
-// recordSnapshot publishes tx.rv as the snapshot of the registered reader
-// tx, in the slot it holds (tx.snapSlot is its index+1) or a free one.
-func (tx *Tx) recordSnapshot() {
-	if tx.snapSlot != 0 {
-		snapSlots[tx.snapSlot-1].rv.Store(tx.rv + 1)
-		return
-	}
-	for i := range snapSlots {
-		if snapSlots[i].rv.Load() == 0 && snapSlots[i].rv.CompareAndSwap(0, tx.rv+1) {
-			tx.snapSlot = int32(i + 1)
-			return
-		}
-	}
+// snapshots are the snapshots registered readers have recorded, so that a
+// commit trimming a chain keeps the versions they still need. They change
+// when a registered attempt starts or a registration ends, under mu, which
+// also publishes their minimum in history.oldest for committers to read
+// without locking.
+var snapshots struct {
+	mu  sync.Mutex
+	rvs []recorded
 }
 
-// oldestSnapshot returns the oldest snapshot a registered reader has
-// published, or the largest version if none has.
-func oldestSnapshot() uint64 {
-	oldest := ^uint64(0)
-	for i := range snapSlots {
-		if v := snapSlots[i].rv.Load(); v != 0 && v-1 < oldest {
-			oldest = v - 1
-		}
+type recorded struct {
+	tx *Tx
+	rv uint64
+}
+
+// recordSnapshot records tx.rv as the snapshot of the registered reader tx.
+// Between the registration's clock load and this call a chain is trimmed
+// by its count bound alone, which keeps more versions than the few
+// commits in that window can make.
+func (tx *Tx) recordSnapshot() {
+	snapshots.mu.Lock()
+	defer snapshots.mu.Unlock()
+	i := slices.IndexFunc(snapshots.rvs, func(r recorded) bool { return r.tx == tx })
+	if i < 0 {
+		snapshots.rvs = append(snapshots.rvs, recorded{tx: tx})
+		i = len(snapshots.rvs) - 1
 	}
-	return oldest
+	snapshots.rvs[i].rv = tx.rv
+	publishOldest()
+	tx.recorded = true
+}
+
+// forgetSnapshot drops tx's recorded snapshot.
+func (tx *Tx) forgetSnapshot() {
+	snapshots.mu.Lock()
+	defer snapshots.mu.Unlock()
+	snapshots.rvs = slices.DeleteFunc(snapshots.rvs, func(r recorded) bool { return r.tx == tx })
+	publishOldest()
+	tx.recorded = false
+}
+
+// publishOldest stores the oldest recorded snapshot in history.oldest (the
+// largest version if none); snapshots.mu is held.
+func publishOldest() {
+	oldest := ^uint64(0)
+	for _, r := range snapshots.rvs {
+		oldest = min(oldest, r.rv)
+	}
+	history.oldest.Store(oldest)
 }
 
 // trim cuts the chain below n (a node being published) so that it keeps
 // at least keep nodes below n, and every node a registered snapshot still
 // needs, up to maxChain; it returns how many it kept.
 func trim(n *histNode, keep int32) int32 {
-	oldest := oldestSnapshot()
+	oldest := history.oldest.Load()
 	c, d := n, int32(0)
 	for d < keep || (c.ver > oldest && d < maxChain) {
 		p := c.prev.Load()
@@ -147,7 +166,10 @@ const (
 	maxKeep = 1024
 )
 
-func init() { history.keep.Store(minKeep) }
+func init() {
+	history.keep.Store(minKeep)
+	history.oldest.Store(^uint64(0))
+}
 
 // keepingHistory reports whether a commit with write version wv must keep
 // the versions it replaces. It must be called after the commit's clock
@@ -172,9 +194,8 @@ func (tx *Tx) registerSnapshot() {
 // unregisterSnapshot ends tx's registration and keeps history for a while
 // longer, for the read-only transactions that may follow.
 func (tx *Tx) unregisterSnapshot() {
-	if tx.snapSlot != 0 {
-		snapSlots[tx.snapSlot-1].rv.Store(0)
-		tx.snapSlot = 0
+	if tx.recorded {
+		tx.forgetSnapshot()
 	}
 	tx.registered = false
 	history.readers.Add(-1)

@@ -37,7 +37,7 @@ type Tx struct {
 	registered  bool   // a registered snapshot reader (history.go)
 	past        bool   // this attempt has read a version older than the newest
 	noPast      bool   // this transaction writes after reading: its attempts read no past versions
-	snapSlot    int32  // 1 + the snapSlots index holding this registered reader's snapshot, or 0
+	recorded    bool   // a registered reader whose snapshot is in snapshots (history.go)
 	until0      uint64 // history.until, loaded before rv (history.go)
 	waiter      *waiter
 	goid        int64  // the goroutine running the body; set only in debug modes

@@ -43,7 +43,7 @@ func TestFixtures(t *testing.T) {
 			t.Log(r)
 		})
 	}
-	for _, c := range []Class{G0, G1a, G1b, G1c, GSingle, G2, GSingle.Realtime(), Opacity, Serializability, StrictSerializability} {
+	for _, c := range []Class{G0, G1a, G1b, G1c, GSingle, G2, GSingle.Realtime(), Opacity, Snapshot, Serializability, StrictSerializability} {
 		if !seen[c] {
 			t.Errorf("no fixture shows %s", c)
 		}

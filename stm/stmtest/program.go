@@ -19,12 +19,18 @@ const (
 	Get    Code = "get"    // read Var
 	Set    Code = "set"    // write Var with payload Arg
 	Modify Code = "modify" // Var.Modify: payload (old payload + Arg) mod 1024
+	// Commute is Var.Commute with Modify's function: a blind update of
+	// Var, applied at commit to its latest value.
+	Commute Code = "commute"
 	Await  Code = "await"  // read Var; Retry unless its payload has the parity of Arg
 	OrElse Code = "orelse" // stm.OrElse over Alts
 	Retry  Code = "retry"  // tx.Retry (generated only inside OrElse alternatives that have a successor)
 	Fail   Code = "fail"   // return an error
 	Panic  Code = "panic"  // panic
 	Yield  Code = "yield"  // runtime.Gosched, to vary interleavings
+	// View, as the first instruction of a transaction's program, runs the
+	// rest with stm.View: then only Get, Yield and Panic may follow.
+	View Code = "view"
 )
 
 // Instr is one instruction of a transaction program.
@@ -37,6 +43,9 @@ type Instr struct {
 
 // Program is the body of one transaction.
 type Program []Instr
+
+// IsView reports whether p runs as stm.View (it starts with View).
+func (p Program) IsView() bool { return len(p) > 0 && p[0].Code == View }
 
 // Workload is a generated test case: Vars Vars, all starting at 0, and
 // for each goroutine the transactions it runs in order.
@@ -59,7 +68,7 @@ func varName(i int) string {
 // String shows the instruction as in a workload's listing: "x+=5", "await y%2==1".
 func (in Instr) String() string {
 	switch in.Code {
-	case Get, Yield, Retry, Fail, Panic:
+	case Get, Yield, Retry, Fail, Panic, View:
 		if in.Code == Get {
 			return "get " + varName(in.Var)
 		}
@@ -68,6 +77,8 @@ func (in Instr) String() string {
 		return fmt.Sprintf("%s=%d", varName(in.Var), in.Arg)
 	case Modify:
 		return fmt.Sprintf("%s+=%d", varName(in.Var), in.Arg)
+	case Commute:
+		return fmt.Sprintf("commute %s+=%d", varName(in.Var), in.Arg)
 	case Await:
 		return fmt.Sprintf("await %s%%2==%d", varName(in.Var), in.Arg%2)
 	case OrElse:
@@ -115,7 +126,52 @@ func ParseWorkload(s string) (Workload, error) {
 	if w.Vars < 1 {
 		return w, fmt.Errorf("stmtest: workload needs at least one Var")
 	}
+	for g, txs := range w.Goroutines {
+		for i, p := range txs {
+			if err := p.validate(w.Vars, true); err != nil {
+				return w, fmt.Errorf("stmtest: workload: goroutine %d, transaction %d: %w", g, i, err)
+			}
+		}
+	}
 	return w, nil
+}
+
+// validate reports what makes p impossible to run: an unknown instruction
+// or Var, an OrElse with fewer than two alternatives, a View anywhere but
+// at the start of a transaction (top), or a View program that could write
+// or block, which stm.View forbids.
+func (p Program) validate(vars int, top bool) error {
+	view := top && p.IsView()
+	for i, in := range p {
+		if in.Var < 0 || in.Var >= vars {
+			return fmt.Errorf("%s: no Var %d", in, in.Var)
+		}
+		switch in.Code {
+		case Get, Yield, Panic:
+		case View:
+			if i != 0 || !top {
+				return fmt.Errorf("view must be the first instruction of a transaction")
+			}
+		case Set, Modify, Commute, Await, Retry, Fail, OrElse:
+			if view {
+				return fmt.Errorf("%s cannot run in a View", in)
+			}
+			if in.Code != OrElse {
+				break
+			}
+			if len(in.Alts) < 2 {
+				return fmt.Errorf("orelse needs two alternatives or more")
+			}
+			for _, alt := range in.Alts {
+				if err := alt.validate(vars, false); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("unknown instruction %q", in.Code)
+		}
+	}
+	return nil
 }
 
 // MustParseWorkload is ParseWorkload for tests: it panics on an error.
@@ -138,6 +194,11 @@ type GenConfig struct {
 	// NoBlocking leaves out Await and Retry; NoFailures leaves out Fail and
 	// Panic.
 	NoBlocking, NoFailures bool
+	// NoCommute leaves out Commute (its share goes to Set); NoView
+	// leaves out View. Otherwise about one transaction in eight is a View
+	// and one in sixteen a read-only Atomically of the same shape, the
+	// transactions that may read versions older than the newest.
+	NoCommute, NoView bool
 }
 
 func (c GenConfig) withDefaults() GenConfig {
@@ -172,7 +233,14 @@ func (c GenConfig) Generate(rng *rand.Rand) Workload {
 	for range n {
 		txs := make([]Program, 1+rng.Intn(c.MaxTxns))
 		for i := range txs {
-			txs[i] = c.program(rng, 0, false)
+			switch k := rng.Intn(16); {
+			case k < 2 && !c.NoView:
+				txs[i] = append(Program{{Code: View}}, c.readOnly(rng)...)
+			case k < 3 && !c.NoView:
+				txs[i] = c.readOnly(rng)
+			default:
+				txs[i] = c.program(rng, 0, false)
+			}
 		}
 		w.Goroutines = append(w.Goroutines, txs)
 	}
@@ -189,10 +257,14 @@ func (c GenConfig) program(rng *rand.Rand, depth int, canRetry bool) Program {
 		switch k := rng.Intn(100); {
 		case k < 25:
 			in = Instr{Code: Get, Var: in.Var}
-		case k < 45:
+		case k < 38:
+			in.Code = Set
+		case k < 60:
+			in.Code = Modify
+		case k < 67 && c.NoCommute:
 			in.Code = Set
 		case k < 67:
-			in.Code = Modify
+			in.Code = Commute
 		case k < 70 && !c.NoBlocking:
 			in.Code, in.Arg = Await, in.Arg%2
 		case k < 80 && depth < 2:
@@ -213,6 +285,25 @@ func (c GenConfig) program(rng *rand.Rand, depth int, canRetry bool) Program {
 			in = Instr{Code: Get, Var: in.Var}
 		}
 		p[i] = in
+	}
+	return p
+}
+
+// readOnly draws a program that only reads: Gets of random Vars with
+// Yields between them, so that writers commit while it runs, and rarely a
+// Panic. It is long (up to twice MaxLen), the better to read across
+// several commits.
+func (c GenConfig) readOnly(rng *rand.Rand) Program {
+	p := make(Program, 1+rng.Intn(2*c.MaxLen))
+	for i := range p {
+		switch k := rng.Intn(100); {
+		case k < 70:
+			p[i] = Instr{Code: Get, Var: rng.Intn(c.Vars)}
+		case k < 99 || c.NoFailures:
+			p[i] = Instr{Code: Yield}
+		default:
+			p[i] = Instr{Code: Panic}
+		}
 	}
 	return p
 }

@@ -23,6 +23,12 @@ const (
 	// Opacity: an attempt, aborted ones included, whose reads fit no
 	// single snapshot (white-box).
 	Opacity Class = "opacity"
+	// Snapshot: a committed attempt that read a version other than the
+	// one current at its reported snapshot version: newer than the
+	// snapshot, or overwritten at or before it (white-box). Its reads may
+	// still fit some other snapshot: a View that reads the wrong one of a
+	// Var's old versions shows up here.
+	Snapshot Class = "snapshot"
 	// Serializability: a commit whose reads were no longer current at its
 	// commit version (white-box).
 	Serializability Class = "serializability"

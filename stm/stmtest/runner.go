@@ -127,6 +127,9 @@ func RunWorkload(w Workload, opts RunOptions) *RunResult {
 	return res
 }
 
+// commuted is the payload a Commute (or Modify) of arg makes of payload p.
+func commuted(p, arg int) int { return (p + arg) % (1 << payloadBits) }
+
 // executor runs programs on the engine for one goroutine.
 type executor struct {
 	vars []*stm.Var[int64]
@@ -148,6 +151,10 @@ func (e *executor) runTxn(ctx context.Context, c *Client, p Program) {
 			panic(r)
 		}
 	}()
+	if p.IsView() {
+		c.View(func(tx *stm.Tx) { _ = e.run(tx, p[1:]) })
+		return
+	}
 	_ = c.AtomicallyContext(ctx, func(tx *stm.Tx) error { return e.run(tx, p) })
 }
 
@@ -160,6 +167,12 @@ func (e *executor) run(tx *stm.Tx, p Program) error {
 			e.vars[in.Var].Set(tx, e.fresh(in.Arg))
 		case Modify:
 			e.vars[in.Var].Modify(tx, func(old int64) int64 { return e.fresh((payload(old) + in.Arg) % (1 << payloadBits)) })
+		case Commute:
+			// The engine may apply f more than once (to the snapshot on a
+			// Get, then again at commit if an OrElse rolled that back), so
+			// f must be pure: its high bits are fixed here, per call.
+			stamp := e.fresh(0)
+			e.vars[in.Var].Commute(tx, func(old int64) int64 { return stamp | int64(commuted(payload(old), in.Arg)) })
 		case Await:
 			tx.Check(payload(e.vars[in.Var].Get(tx))%2 == in.Arg%2)
 		case Retry:
@@ -348,7 +361,8 @@ func checkModel(w Workload, res *RunResult, r *Report) {
 // the first read of each Var sets its value. An attempt that did not end
 // by itself (aborted) may stop anywhere.
 func replayAttempt(p Program, a *Attempt, state []int64) (why string) {
-	ls := &lockstep{ops: a.Ops, state: state, first: map[int]int64{}, prefix: a.Outcome == AttemptAbort || a.Outcome == AttemptUnknown}
+	ls := &lockstep{ops: a.Ops, state: state, first: map[int]int64{}, pending: map[int][]int{},
+		prefix: a.Outcome == AttemptAbort || a.Outcome == AttemptUnknown}
 	out := AttemptCommit
 	func() {
 		defer func() {
@@ -365,7 +379,9 @@ func replayAttempt(p Program, a *Attempt, state []int64) (why string) {
 		}()
 		if err := ls.run(p); err != nil {
 			out = AttemptError
+			return
 		}
+		ls.commit()
 	}()
 	if why != "" || ls.ended {
 		return why
@@ -386,6 +402,9 @@ type lockstep struct {
 	first   map[int]int64
 	own     []Op // live own writes
 	nWrites int  // every write so far, live or not: how the engine numbers them
+	// pending holds, per Var, the Args of the Commutes not yet applied: a
+	// Get applies them to the snapshot's value, the commit to the latest.
+	pending map[int][]int
 	prefix  bool
 	ended   bool // the ops of an aborted attempt ran out
 }
@@ -413,7 +432,71 @@ func (ls *lockstep) next(kind OpKind, v int) Op {
 	return op
 }
 
+// read models a Get of v: if Commutes of v are pending, the engine first
+// reads v in the snapshot and writes them applied to it.
 func (ls *lockstep) read(v int) int64 {
+	if args, ok := ls.pending[v]; ok {
+		delete(ls.pending, v)
+		ls.write(v, fold(payload(ls.readOnce(v)), args))
+	}
+	return ls.readOnce(v)
+}
+
+// fold applies the Args of Commutes, in order, to payload p.
+func fold(p int, args []int) int {
+	for _, a := range args {
+		p = commuted(p, a)
+	}
+	return p
+}
+
+// commute models a Commute of v: applied at once to the transaction's own
+// write of v if there is one, else left pending.
+func (ls *lockstep) commute(v, arg int) {
+	if _, ok := ls.pending[v]; !ok {
+		if w, ok := ls.lastOwn(v + 1); ok {
+			ls.write(v, commuted(payload(w), arg))
+			return
+		}
+	}
+	ls.pending[v] = append(ls.pending[v], arg)
+}
+
+// commit models the commit of an attempt whose body returned: one
+// Commuted operation per Var with pending Commutes, in any order, each
+// applied to the Var's latest value (in serial order, the model's state).
+// An aborted attempt may lack them.
+func (ls *lockstep) commit() {
+	done := map[int]bool{}
+	for ls.i < len(ls.ops) && ls.ops[ls.i].Kind == Commuted {
+		op := ls.ops[ls.i]
+		v := op.Var - 1
+		args, ok := ls.pending[v]
+		if !ok || done[v] {
+			panic(lockstepStop{why: fmt.Sprintf("operation %d: the history commutes %s, which has no pending Commute", ls.i, varName(v))})
+		}
+		done[v] = true
+		ls.i++
+		old := mustInt(op.Old)
+		if ls.state != nil && old != ls.state[v] {
+			panic(lockstepStop{why: fmt.Sprintf("the commit commuted %s from %d, the model has %d", varName(v), old, ls.state[v])})
+		}
+		if got, want := payload(mustInt(op.Value)), fold(payload(old), args); got != want {
+			panic(lockstepStop{why: fmt.Sprintf("the commit commuted %s to payload %d, the model computes %d", varName(v), got, want)})
+		}
+	}
+	if ls.prefix {
+		return
+	}
+	for v := range ls.pending {
+		if !done[v] {
+			panic(lockstepStop{why: fmt.Sprintf("the commit should apply the Commutes of %s, the history lacks them", varName(v))})
+		}
+	}
+}
+
+// readOnce models one Read event of v.
+func (ls *lockstep) readOnce(v int) int64 {
 	op := ls.next(Read, v)
 	got, err := strconv.ParseInt(string(op.Value), 10, 64)
 	if err != nil {
@@ -464,10 +547,13 @@ func (ls *lockstep) run(p Program) error {
 		case Get:
 			ls.read(in.Var)
 		case Set:
+			delete(ls.pending, in.Var) // a Set replaces pending Commutes
 			ls.write(in.Var, in.Arg)
 		case Modify:
 			old := ls.read(in.Var)
-			ls.write(in.Var, (payload(old)+in.Arg)%(1<<payloadBits))
+			ls.write(in.Var, commuted(payload(old), in.Arg))
+		case Commute:
+			ls.commute(in.Var, in.Arg)
 		case Await:
 			if payload(ls.read(in.Var))%2 != in.Arg%2 {
 				panic(lockstepStop{out: AttemptRetry})
@@ -492,7 +578,7 @@ func (ls *lockstep) orElse(alts []Program) error {
 		if k == len(alts)-1 {
 			return ls.run(alt) // a retry here retries the enclosing code
 		}
-		keep, live := ls.nWrites, len(ls.own)
+		keep, live, pending := ls.nWrites, len(ls.own), clonePending(ls.pending)
 		retried, err := ls.try(alt)
 		if !retried {
 			return err
@@ -500,9 +586,20 @@ func (ls *lockstep) orElse(alts []Program) error {
 		if op := ls.next(Rollback, 0); op.Keep != keep {
 			panic(lockstepStop{why: fmt.Sprintf("an OrElse alternative retried: the model keeps %d writes, the engine %d", keep, op.Keep)})
 		}
-		ls.own = ls.own[:live]
+		ls.own, ls.pending = ls.own[:live], pending
 	}
 	return nil
+}
+
+// clonePending copies a pending map, for an OrElse rollback to restore:
+// it drops the alternative's Commutes and brings back those that a Get or
+// Set in it had applied or replaced.
+func clonePending(m map[int][]int) map[int][]int {
+	c := make(map[int][]int, len(m))
+	for v, args := range m {
+		c[v] = slices.Clone(args)
+	}
+	return c
 }
 
 // try runs an alternative, reporting whether it retried.

@@ -22,7 +22,7 @@ const never = math.MaxUint64
 // using the engine's versions: every attempt, aborted ones included, must
 // have read one consistent snapshot (opacity), and a committed one the
 // snapshot at its RV, whether it read the newest versions or older ones
-// (a View); every update commit's reads must still have been current just
+// (a View: snapshot); every update commit's reads must still have been current just
 // before its write version (serializability in commit order); each
 // Commuted operation must have read the Var's latest version below the
 // commit's write version, with its value; the commit order must respect
@@ -141,13 +141,11 @@ func CheckWhiteBox(h *History) Report {
 			}
 			// A committed attempt reports its snapshot: every read must be
 			// the version current there, however old (a View's reads).
+			// The checks below judge the reads themselves, so they go on.
 			if a.RV < lo {
-				r.add(Opacity, []int{t.ID}, "%s read %s, after its snapshot version %d", name, loRead, a.RV)
-				continue
-			}
-			if a.RV >= hi {
-				r.add(Opacity, []int{t.ID}, "%s read %s, not the version in its snapshot at version %d", name, hiRead, a.RV)
-				continue
+				r.add(Snapshot, []int{t.ID}, "%s read %s, newer than its snapshot version %d", name, loRead, a.RV)
+			} else if a.RV >= hi {
+				r.add(Snapshot, []int{t.ID}, "%s read %s, not the version current at its snapshot version %d", name, hiRead, a.RV)
 			}
 			if a.WV == 0 {
 				intervals[ti] = [2]uint64{lo, hi}
