@@ -34,6 +34,11 @@ var serialAfter = SerialAfter
 // fn may run several times (after conflicts and Retry); only the last run
 // takes effect. It must not call Atomically itself: pass tx to helpers
 // instead, so they become part of the same transaction.
+//
+// Until it writes, fn may read versions older than the newest (still
+// those of one consistent snapshot), which spares a long read-only body
+// from aborting under writers; View describes when, and is the surer way
+// to run a long read-only transaction.
 func Atomically(fn func(tx *Tx) error) error {
 	//lint:ignore SA1012 nil means no context: a plain Atomically parks without a select
 	return atomically(nil, fn)
