@@ -5,10 +5,19 @@
 // several times (after conflicts and Retry), so it must do nothing but read
 // and write Vars: stmvet reports goroutines started and *stm.Tx values that
 // escape, nested transactions (stm.Atomically, AtomicallyContext, Eval,
-// Var.Load, Var.Store, also through calls), channel operations, locks,
-// time.Sleep and I/O in bodies, writes into slices, maps and pointers read
-// from Vars, and ignored errors of stm.Atomically. Code in tx.AfterCommit
-// callbacks is exempt: that is where side effects belong.
+// View, Var.Load, Var.Store, also through calls), channel operations,
+// locks, time.Sleep and I/O in bodies, writes into slices, maps and
+// pointers read from Vars, and ignored errors of stm.Atomically. Code in
+// tx.AfterCommit callbacks is exempt: that is where side effects belong.
+//
+// A function passed to Var.Commute runs at commit, under the Var's lock
+// (or not then at all, if a later Get of the Var turns the commute into an
+// ordinary read), so it must be a short, pure function of its argument:
+// stmvet reports one that uses a *stm.Tx, calls stm, does what a body must
+// not, assigns to variables outside it or changes its argument in place.
+// And since stm.View is read-only, it reports what panics in a function
+// literal passed to View: Var.Set, Modify, Swap and Commute, stm.Add,
+// tx.Retry, tx.Check, and stm.ErrRetry returned from a Catch function.
 //
 // Usage:
 //

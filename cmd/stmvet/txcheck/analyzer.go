@@ -3,8 +3,8 @@
 //
 // A transaction body is any function (declaration or literal) with a
 // *stm.Tx parameter: the functions passed to stm.Atomically,
-// stm.AtomicallyContext, stm.Eval and stm.OrElse, and every helper that
-// takes a Tx. The engine may run a body several times (after conflicts and
+// stm.AtomicallyContext, stm.Eval, stm.View, stm.OrElse and stm.Catch, and
+// every helper that takes a Tx. The engine may run a body several times (after conflicts and
 // Retry) and throws away all but the last run, so anything a body does
 // besides reading and writing Vars happens once per attempt and is never
 // rolled back. The analyzer reports, with a message that says what to do:
@@ -12,8 +12,8 @@
 //   - go statements in a body, and a *stm.Tx that escapes its attempt:
 //     captured by a goroutine or an AfterCommit callback, stored in a
 //     variable or field outside the body, sent on a channel, returned;
-//   - stm.Atomically, stm.AtomicallyContext, stm.Eval, Var.Load and
-//     Var.Store inside a body, directly or through calls of functions
+//   - stm.Atomically, stm.AtomicallyContext, stm.Eval, stm.View, Var.Load
+//     and Var.Store inside a body, directly or through calls of functions
 //     (in this package or, through analysis facts, in any other);
 //   - channel operations, select, sync.Mutex/RWMutex/WaitGroup/Once/Cond
 //     methods, time.Sleep and I/O (os, net, net/http, os/exec, fmt.Print*,
@@ -22,7 +22,22 @@
 //   - writes through a slice, map or pointer read from a Var (index and
 //     field assignments, append, delete, clear, copy, in-place sorts),
 //     which mutate a value other transactions share;
-//   - the error result of stm.Atomically or stm.AtomicallyContext ignored.
+//   - the error result of stm.Atomically or stm.AtomicallyContext ignored;
+//   - a function passed to Var.Commute that is not a pure function of its
+//     argument: one that uses a *stm.Tx, calls anything in stm (Get, Set,
+//     Load, Add, Atomically ...), does what a body must not (I/O,
+//     channels, locks, go statements, time.Sleep), assigns to variables
+//     declared outside it, or changes its argument in place. The engine
+//     runs it at commit, under the Var's lock, and not at all there if a
+//     later Get of the Var turns the commute into an ordinary read. A
+//     function literal is checked where it is written; a named function,
+//     method value or variable through its code (or facts) and reported
+//     at the call;
+//   - in a function literal passed to stm.View (and the closures, OrElse
+//     and Catch alternatives it runs), what panics because a View is
+//     read-only: Var.Set, Modify, Swap and Commute, stm.Add, tx.Retry,
+//     tx.Check, and stm.ErrRetry returned from a Catch function. Helpers
+//     it calls are not followed.
 //
 // A line with a //stmvet:ignore comment (or the line after one) is not
 // reported; say why in the comment.
@@ -55,11 +70,19 @@ const doc = `check gostm transaction bodies for side effects
 A transaction body (any function with a *stm.Tx parameter) may run several
 times; only its Var writes are undone and made atomic. stmvet reports go
 statements and escaping *stm.Tx values, nested transactions (stm.Atomically,
-AtomicallyContext, Eval, Var.Load, Var.Store, also through calls), channel
-operations, locks, time.Sleep and I/O (a deny-list: see -deny and -allow),
-writes into slices, maps and pointers read from Vars, and ignored errors of
-stm.Atomically. Code in tx.AfterCommit callbacks is exempt. A
-//stmvet:ignore comment on a line or the line above silences it.`
+AtomicallyContext, Eval, View, Var.Load, Var.Store, also through calls),
+channel operations, locks, time.Sleep and I/O (a deny-list: see -deny and
+-allow), writes into slices, maps and pointers read from Vars, and ignored
+errors of stm.Atomically. Code in tx.AfterCommit callbacks is exempt.
+
+Functions passed to Var.Commute run at commit, under the Var's lock (or not
+then at all, if a later Get turns the commute into a read): stmvet reports
+those that use a *stm.Tx, call stm, do what a body must not, assign to outer
+variables or change their argument in place. In a function literal passed
+to stm.View, which is read-only, it reports Set, Modify, Swap, Commute, Add,
+Retry, Check and stm.ErrRetry returned from Catch: they panic there.
+
+A //stmvet:ignore comment on a line or the line above silences it.`
 
 var (
 	denyFlag  patternList
@@ -136,12 +159,33 @@ func run(pass *analysis.Pass) (any, error) {
 				if c.isBody(n.Type) {
 					c.checkBody(n, n.Body)
 				}
+			case *ast.CallExpr:
+				c.checkSpecialCall(n)
 			}
 			return true
 		})
 		c.checkIgnoredErrors(f)
 	}
 	return nil, nil
+}
+
+// checkSpecialCall checks the functions given to the stm calls that run
+// them differently from a body: the function passed to Var.Commute, which
+// runs at commit, and the body of stm.View, which is read-only. They are
+// checked wherever the call is, in a body or not.
+func (c *checker) checkSpecialCall(call *ast.CallExpr) {
+	fn := c.callee(call)
+	if fn == nil {
+		return
+	}
+	switch {
+	case varMethod(fn) == "Commute" && len(call.Args) == 2:
+		c.checkCommute(call.Args[1])
+	case isStmFunc(fn, "View") && len(call.Args) == 1:
+		if lit, ok := ast.Unparen(call.Args[0]).(*ast.FuncLit); ok {
+			c.checkView(lit)
+		}
+	}
 }
 
 // collectIgnores records the lines of f that //stmvet:ignore silences: its
@@ -218,8 +262,9 @@ func sigHasTx(sig *types.Signature) bool {
 
 // startsTx reports whether fn is an stm function that runs a transaction of
 // its own: one that takes a body (a func with a *Tx parameter) and no Tx.
-// That is Atomically, AtomicallyContext and Eval, and any such function the
-// engine adds later; OrElse takes the enclosing Tx and is fine.
+// That is Atomically, AtomicallyContext, Eval and View, and any such
+// function the engine adds later; OrElse and Catch take the enclosing Tx
+// and are fine.
 func startsTx(fn *types.Func) bool {
 	if fn.Pkg() == nil || fn.Pkg().Path() != stmPath {
 		return false

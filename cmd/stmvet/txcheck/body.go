@@ -1,6 +1,7 @@
 package txcheck
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -12,12 +13,17 @@ type bodyChecker struct {
 	isLit bool          // the body is a function literal (a Tx it returns escapes)
 	stack []ast.Node    // the nodes being visited, outermost first
 	taint taintedValues // values read from Vars
+	// commute is set when the code checked is not a body but a function
+	// passed to Var.Commute: the same operations are reported, with
+	// messages that say why they do not belong there (see commute.go).
+	commute *commuteCheck
 }
 
 // checkBody reports what the body fn (a FuncDecl or FuncLit) must not do.
 // Nested function literals are part of the body unless they run later
-// (AfterCommit callbacks, goroutines, returned or stored closures) or are
-// bodies themselves, which are checked on their own.
+// (AfterCommit callbacks, goroutines, returned or stored closures,
+// functions passed to Var.Commute) or are bodies themselves: those are
+// checked on their own.
 func (c *checker) checkBody(fn ast.Node, body *ast.BlockStmt) {
 	b := &bodyChecker{walker: walker{c: c, fn: fn, skip: map[ast.Node]bool{}}, taint: newTaintedValues()}
 	_, b.isLit = fn.(*ast.FuncLit)
@@ -56,29 +62,29 @@ func (b *bodyChecker) check(n ast.Node) bool {
 		if b.usesOuterTx(n.Call) != "" {
 			msg += " (and do not give it tx: a Tx is valid only on the goroutine running the body)"
 		}
-		c.report(n.Pos(), "%s", msg)
+		b.effect(n.Pos(), "go statement", msg)
 		return false
 	case *ast.SendStmt:
 		if b.skip[n] {
 			return true
 		}
-		if b.escapes(n.Value) {
+		if b.commute == nil && b.escapes(n.Value) {
 			c.report(n.Pos(), "*stm.Tx sent on a channel: a Tx is valid only on the goroutine running the body, during the attempt; pass it as a parameter to helpers instead")
 		} else {
-			c.report(n.Pos(), "channel send in a transaction body: it happens once per attempt and is not rolled back; use a transactional queue (tvar.Queue, tvar.Chan) or send in tx.AfterCommit")
+			b.effect(n.Pos(), "channel send", "channel send in a transaction body: it happens once per attempt and is not rolled back; use a transactional queue (tvar.Queue, tvar.Chan) or send in tx.AfterCommit")
 		}
 	case *ast.UnaryExpr:
 		if n.Op == token.ARROW && !b.skip[n] {
-			c.report(n.Pos(), "channel receive in a transaction body: it blocks the attempt and is not rolled back; to wait, read Vars and call tx.Retry or tx.Check (tvar.Chan and tvar.Queue are transactional channels)")
+			b.effect(n.Pos(), "channel receive", "channel receive in a transaction body: it blocks the attempt and is not rolled back; to wait, read Vars and call tx.Retry or tx.Check (tvar.Chan and tvar.Queue are transactional channels)")
 		}
 	case *ast.SelectStmt:
-		c.report(n.Pos(), "select in a transaction body: channel operations are not transactional; choose between alternatives with stm.OrElse and block with tx.Retry")
+		b.effect(n.Pos(), "select", "select in a transaction body: channel operations are not transactional; choose between alternatives with stm.OrElse and block with tx.Retry")
 		for _, cl := range n.Body.List {
 			b.skipComm(cl.(*ast.CommClause).Comm)
 		}
 	case *ast.RangeStmt:
 		if isChan(info.TypeOf(n.X)) {
-			c.report(n.Pos(), "range over a channel in a transaction body: each receive blocks the attempt and is not rolled back; use tvar.Chan or tvar.Queue, or receive outside the transaction")
+			b.effect(n.Pos(), "range over a channel", "range over a channel in a transaction body: each receive blocks the attempt and is not rolled back; use tvar.Chan or tvar.Queue, or receive outside the transaction")
 		}
 		b.walk(n.X)
 		if n.Tok == token.DEFINE || n.Tok == token.ASSIGN {
@@ -103,6 +109,7 @@ func (b *bodyChecker) check(n ast.Node) bool {
 		return false
 	case *ast.IncDecStmt:
 		b.checkWrite(n.X)
+		b.checkOuterWrite(n.X)
 	case *ast.ValueSpec:
 		b.walk(n.Values...)
 		if len(n.Names) == len(n.Values) {
@@ -113,8 +120,20 @@ func (b *bodyChecker) check(n ast.Node) bool {
 		return false
 	case *ast.CallExpr:
 		b.checkCall(n)
+	case *ast.Ident:
+		b.checkTxUse(n)
 	}
 	return true
+}
+
+// effect reports an operation that code run in a body must not do: with
+// msg in a body, or as what in a function passed to Var.Commute.
+func (b *bodyChecker) effect(pos token.Pos, what, msg string) {
+	if b.commute != nil {
+		b.commuteReport(pos, what, what+" in a function passed to Var.Commute: "+commuteRuns+"; do side effects in tx.AfterCommit")
+		return
+	}
+	b.c.report(pos, "%s", msg)
 }
 
 // skipComm marks the channel operation of a select case, reported with
@@ -194,7 +213,7 @@ func (b *bodyChecker) escapes(e ast.Expr) bool {
 // writes through values read from Vars, and what the operands do; then it
 // records which variables now hold values read from Vars.
 func (b *bodyChecker) assign(n *ast.AssignStmt) {
-	if len(n.Lhs) == len(n.Rhs) {
+	if len(n.Lhs) == len(n.Rhs) && b.commute == nil {
 		for i, l := range n.Lhs {
 			if where := b.outlives(l); where != "" && b.escapes(n.Rhs[i]) {
 				b.c.report(n.Rhs[i].Pos(), "*stm.Tx stored in %s, which outlives the transaction: a Tx is valid only during its attempt; pass it as a parameter instead", where)
@@ -204,6 +223,7 @@ func (b *bodyChecker) assign(n *ast.AssignStmt) {
 	if n.Tok != token.DEFINE {
 		for _, l := range n.Lhs {
 			b.checkWrite(l)
+			b.checkOuterWrite(l)
 		}
 	}
 	b.walk(n.Rhs...)
@@ -279,6 +299,10 @@ func (b *bodyChecker) checkCall(call *ast.CallExpr) {
 		b.checkClosureCall(call)
 		return
 	}
+	if b.commute != nil && fn.Pkg() != nil && fn.Pkg().Path() == stmPath {
+		b.commuteStmCall(call, fn)
+		return
+	}
 	if isAfterCommit(fn) {
 		for _, a := range call.Args {
 			if lit, ok := ast.Unparen(a).(*ast.FuncLit); ok {
@@ -311,12 +335,12 @@ func (b *bodyChecker) checkCall(call *ast.CallExpr) {
 		}
 	case kindIO:
 		if name == "time.Sleep" {
-			c.report(call.Pos(), "time.Sleep inside a transaction body delays the commit and runs once per attempt: to wait for a condition, read Vars and call tx.Retry or tx.Check")
+			b.effect(call.Pos(), name, "time.Sleep inside a transaction body delays the commit and runs once per attempt: to wait for a condition, read Vars and call tx.Retry or tx.Check")
 		} else {
-			c.report(call.Pos(), "%s inside a transaction body, which may run several times and is not rolled back: do I/O in tx.AfterCommit or outside the transaction", name)
+			b.effect(call.Pos(), name, name+" inside a transaction body, which may run several times and is not rolled back: do I/O in tx.AfterCommit or outside the transaction")
 		}
 	case kindSync:
-		c.report(call.Pos(), "%s inside a transaction body, which may run several times and can abort at any Var access: a lock could be left held or a wait repeated; keep the guarded state in Vars, or call it in tx.AfterCommit", name)
+		b.effect(call.Pos(), name, name+" inside a transaction body, which may run several times and can abort at any Var access: a lock could be left held or a wait repeated; keep the guarded state in Vars, or call it in tx.AfterCommit")
 	case kindCall:
 		tx, io, sync := c.calleeEffects(fn)
 		b.reportEffects(call, name, tx, io, sync)
@@ -328,11 +352,11 @@ func (b *bodyChecker) checkCall(call *ast.CallExpr) {
 func (b *bodyChecker) reportEffects(call *ast.CallExpr, name, tx, io, sync string) {
 	switch {
 	case tx != "":
-		b.c.report(call.Pos(), "%s", effectMessage(kindTx, name, tx))
+		b.effect(call.Pos(), name+" ("+name+" → "+tx+")", effectMessage(kindTx, name, tx))
 	case io != "":
-		b.c.report(call.Pos(), "%s", effectMessage(kindIO, name, io))
+		b.effect(call.Pos(), name+" ("+name+" → "+io+")", effectMessage(kindIO, name, io))
 	case sync != "":
-		b.c.report(call.Pos(), "%s", effectMessage(kindSync, name, sync))
+		b.effect(call.Pos(), name+" ("+name+" → "+sync+")", effectMessage(kindSync, name, sync))
 	}
 }
 
@@ -370,10 +394,14 @@ func (b *bodyChecker) checkBuiltin(name string, call *ast.CallExpr) {
 	a := call.Args[0]
 	switch name {
 	case "close":
-		b.c.report(call.Pos(), "close of a channel in a transaction body cannot be undone if the attempt aborts or retries: close it in tx.AfterCommit")
+		b.effect(call.Pos(), "close of a channel", "close of a channel in a transaction body cannot be undone if the attempt aborts or retries: close it in tx.AfterCommit")
 	case "append":
 		if b.shared(a) && !b.clipped(a) {
 			s := types.ExprString(a)
+			if b.commute != nil {
+				b.commuteReport(call.Pos(), "append to "+s, fmt.Sprintf("append to %s may write into the backing array of the argument of a function passed to Var.Commute, the Var's committed value, which other transactions and Views may be reading (when cap > len): append to a copy (slices.Clone(%s)) or to slices.Clip(%s) and return that", s, s, s))
+				return
+			}
 			b.c.report(call.Pos(), "append to %s, which was read from a Var, may write into the backing array it shares with other transactions (when cap > len): append to a copy (slices.Clone(%s)) or to slices.Clip(%s)", s, s, s)
 		}
 	case "delete", "clear", "copy":
@@ -384,6 +412,10 @@ func (b *bodyChecker) checkBuiltin(name string, call *ast.CallExpr) {
 }
 
 func (b *bodyChecker) reportShared(pos token.Pos, what string, x ast.Expr) {
+	if b.commute != nil {
+		b.commuteWrite(pos, what+"("+types.ExprString(x)+")")
+		return
+	}
 	b.c.report(pos, "%s modifies %s, which was read from a Var and is shared with other transactions; the change is neither isolated nor rolled back: modify a copy (slices.Clone, maps.Clone) and Set it", what, types.ExprString(x))
 }
 

@@ -178,7 +178,9 @@ func (w *walker) outlives(lhs ast.Expr) string {
 
 // markDeferred records, for an assignment, a return or a call, the
 // function literals that run later rather than as part of this function:
-// returned ones, stored ones, AfterCommit callbacks and goroutines.
+// returned ones, stored ones, AfterCommit callbacks, goroutines, and
+// functions passed to Var.Commute (which run at commit and are checked on
+// their own: see checkCommute).
 func (w *walker) markDeferred(n ast.Node) {
 	switch n := n.(type) {
 	case *ast.ReturnStmt:
@@ -194,7 +196,7 @@ func (w *walker) markDeferred(n ast.Node) {
 			}
 		}
 	case *ast.CallExpr:
-		if fn := w.c.callee(n); fn != nil && isAfterCommit(fn) {
+		if fn := w.c.callee(n); fn != nil && (isAfterCommit(fn) || varMethod(fn) == "Commute") {
 			for _, a := range n.Args {
 				w.later(a)
 			}

@@ -163,6 +163,10 @@ func (b *bodyChecker) checkWrite(lhs ast.Expr) {
 			through = x.X
 		}
 		if through != nil && b.shared(through) {
+			if b.commute != nil {
+				b.commuteWrite(lhs.Pos(), "write to "+types.ExprString(lhs))
+				return
+			}
 			b.c.report(lhs.Pos(), "write to %s changes a value read from a Var, which other transactions share: the write is neither isolated nor rolled back; change a copy (slices.Clone, maps.Clone, a new struct) and Set it",
 				types.ExprString(lhs))
 		}

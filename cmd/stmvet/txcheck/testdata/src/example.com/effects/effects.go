@@ -39,6 +39,12 @@ func Locked() {
 // Pure has no effects.
 func Pure(n int) int { return n * 2 }
 
+// Logged prints: a function to pass to Var.Commute that must not be.
+func Logged(n int) int { // want Logged:"io: fmt.Println"
+	fmt.Println(n)
+	return n
+}
+
 // Counter has methods with and without effects.
 type Counter struct{ v *stm.Var[int] }
 
