@@ -84,6 +84,7 @@ func TestCommuteAppliesToTheLatestValue(t *testing.T) {
 		attempts++
 		v.Commute(tx, func(x int) int { return x * 2 })
 		if attempts == 1 {
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			inOtherGoroutine(func() { stm.Atomically(func(tx *stm.Tx) error { stm.Add(tx, v, 5); return nil }) })
 		}
 		return nil
@@ -102,6 +103,7 @@ func TestGetAfterCommuteIsAnOrdinaryRead(t *testing.T) {
 		v.Commute(tx, func(x int) int { return x * 3 })
 		seen = append(seen, v.Get(tx))
 		if len(seen) == 1 {
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			inOtherGoroutine(func() { v.Store(100) })
 		}
 		return nil
@@ -220,6 +222,7 @@ func TestCommuteMisuse(t *testing.T) {
 		stm.Atomically(func(tx *stm.Tx) error { stm.Add(tx, nilVar, 1); return nil })
 	})
 	var kept *stm.Tx
+	//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 	stm.Atomically(func(tx *stm.Tx) error { kept = tx; return nil })
 	require.Panics(t, func() { stm.Add(kept, v, 1) }, "Add on a finished Tx")
 	require.Equal(t, 0, v.Load())

@@ -137,6 +137,7 @@ func TestViewReadsItsSnapshotNotTheLatest(t *testing.T) {
 		// Commit newer versions of both Vars while the View runs (from
 		// another goroutine: this one is inside a transaction).
 		done := make(chan struct{})
+		//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 		go func() {
 			defer close(done)
 			for i := 2; i < 5; i++ { // fewer than any Var keeps
@@ -144,6 +145,7 @@ func TestViewReadsItsSnapshotNotTheLatest(t *testing.T) {
 				c.Store("later")
 			}
 		}()
+		//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 		<-done
 		return [2]any{x + a.Get(tx), c.Get(tx)}
 	})
@@ -164,12 +166,14 @@ func TestHistoryKeptOnlyWhileNeeded(t *testing.T) {
 	stores := 3 * stm.HistoryKeep() // more than the bound, less than the hard cap (4096)
 	stm.View(func(tx *stm.Tx) int {
 		done := make(chan struct{})
+		//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 		go func() {
 			defer close(done)
 			for i := range stores {
 				v.Store(i)
 			}
 		}()
+		//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 		<-done
 		kept, n := stm.KeepsHistory(v)
 		require.True(t, kept, "no history kept while a View runs")
@@ -203,12 +207,14 @@ func TestViewMissingAVersionStartsAgain(t *testing.T) {
 		attempts++
 		if attempts == 1 {
 			done := make(chan struct{})
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			go func() {
 				defer close(done)
 				for i := 1; i <= stores; i++ {
 					v.Store(i)
 				}
 			}()
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			<-done
 		}
 		return v.Get(tx)
@@ -223,11 +229,15 @@ func TestViewMissingAVersionStartsAgain(t *testing.T) {
 func TestViewRejectsWritesAndRetry(t *testing.T) {
 	v := stm.NewVar(1)
 	require.PanicsWithValue(t, "stm: Set, Modify, Swap or Commute called inside View: a View only reads; use Atomically to write",
+		//stmvet:ignore the misuse under test
 		func() { stm.View(func(tx *stm.Tx) int { v.Set(tx, 2); return 0 }) })
+	//stmvet:ignore the misuse under test
 	require.Panics(t, func() { stm.View(func(tx *stm.Tx) int { v.Commute(tx, func(x int) int { return x + 1 }); return 0 }) })
+	//stmvet:ignore the misuse under test
 	require.Panics(t, func() { stm.View(func(tx *stm.Tx) int { stm.Add(tx, v, 1); return 0 }) })
 	require.PanicsWithValue(t, "stm: Retry or Check called inside View: a View reads one snapshot that never changes, so it "+
 		"cannot wait for a change; use Atomically to block until a condition holds",
+		//stmvet:ignore the misuse under test
 		func() { stm.View(func(tx *stm.Tx) int { tx.Check(v.Get(tx) > 5); return 0 }) })
 	require.PanicsWithValue(t, "stm: View called with a nil function", func() { stm.View[int](nil) })
 	require.Equal(t, 1, v.Load(), "a rejected write landed")
@@ -247,7 +257,9 @@ func TestWriteAfterPastReadRunsAgainOnCurrentVersions(t *testing.T) {
 		x := a.Get(tx)
 		if attempts == 1 {
 			done := make(chan struct{})
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			go func() { defer close(done); a.Store(10); b.Store(20) }()
+			//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 			<-done
 		}
 		y := b.Get(tx) // newer than the snapshot on the first attempt
@@ -271,6 +283,7 @@ func TestRetryAfterPastReadWaitsOnCurrentVersions(t *testing.T) {
 			attempts++
 			x := a.Get(tx)
 			if attempts == 1 {
+				//stmvet:ignore the test makes this happen on purpose, to interleave a commit with the body
 				inOtherGoroutine(func() { a.Store(1); b.Store(1) })
 			}
 			y := b.Get(tx) // old version on the first attempt: a changed, so no extension

@@ -29,6 +29,7 @@ func TestQueueUnGet(t *testing.T) {
 			t.Fatalf("Drain = %v, want [z a b]", got)
 		}
 		// A rolled-back UnGet leaves nothing behind.
+		//stmvet:ignore the body under test cannot fail
 		stm.Atomically(func(tx *stm.Tx) error { q.UnGet(tx, "x"); return errAbort })
 		if n := stm.Eval(q.Len); n != 0 {
 			t.Fatalf("Len = %d after a rolled-back UnGet", n)
