@@ -98,26 +98,38 @@ func newBankGostm(s Setup) (Instance, error) {
 		}
 		return t
 	}
+	// An audit writes nothing, so it is a View: it reads one snapshot
+	// and should never abort because of transfers. Its body counts its
+	// attempts, so that the run shows whether that holds.
+	tries := newAttemptTally("audit", s.Goroutines)
 	return &Funcs{
 		WorkerFunc: func(g int, rng *rand.Rand) func() bool {
 			var op bankOp
+			attempts := 0
 			transfer := func(tx *stm.Tx) error {
 				from, to := acct[op.from], acct[op.to]
 				from.Set(tx, from.Get(tx)-op.amnt)
 				to.Set(tx, to.Get(tx)+op.amnt)
 				return nil
 			}
+			audit := func(tx *stm.Tx) int {
+				attempts++
+				return sumAll(tx)
+			}
 			return func() bool {
 				op.next(rng, n, pct)
 				if op.audit {
-					audits.saw(g, stm.Eval(sumAll))
+					attempts = 0
+					audits.saw(g, stm.View(audit))
+					tries.record(g, attempts)
 				} else {
 					stm.Atomically(transfer)
 				}
 				return true
 			}
 		},
-		CheckFunc: func() error { return audits.check(stm.Eval(sumAll)) },
+		CheckFunc:    func() error { return audits.check(stm.View(sumAll)) },
+		AttemptsFunc: func() []Attempts { return []Attempts{tries.read()} },
 	}, nil
 }
 

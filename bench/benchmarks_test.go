@@ -68,6 +68,11 @@ func benchWorkload(b *testing.B, name string) {
 				if rep.Counters.Blocks > 0 {
 					b.ReportMetric(float64(rep.Counters.Blocks)/ops, "blocks/op")
 				}
+				for _, a := range rep.Attempts {
+					if a.Total() > 0 {
+						b.ReportMetric(float64(a.Max()), "max-"+a.Name+"-attempts")
+					}
+				}
 				b.ReportMetric(rep.AllocsPerOp, "allocs/op")
 				b.ReportMetric(rep.BytesPerOp, "B/op")
 				b.ReportMetric(float64(rep.P99NS), "p99-ns")

@@ -19,9 +19,11 @@ type Counters struct {
 	Validate    uint64 `json:"validate"`
 	Serial      uint64 `json:"serial"`
 	StalePanic  uint64 `json:"stale_panic"`
-	Blocks      uint64 `json:"blocks"`      // transactions that blocked in Retry
-	Wakeups     uint64 `json:"wakeups"`     // commits that woke blocked transactions
-	Irrevocable uint64 `json:"irrevocable"` // attempts run in serial irrevocable mode
+	HistoryMiss uint64 `json:"history_miss"` // a snapshot read found its version no longer kept
+	PastWrite   uint64 `json:"past_write"`   // a body that had read past versions wrote
+	Blocks      uint64 `json:"blocks"`       // transactions that blocked in Retry
+	Wakeups     uint64 `json:"wakeups"`      // commits that woke blocked transactions
+	Irrevocable uint64 `json:"irrevocable"`  // attempts run in serial irrevocable mode
 }
 
 // Sub returns c − old, field by field.
@@ -34,6 +36,8 @@ func (c Counters) Sub(old Counters) Counters {
 		Validate:    c.Validate - old.Validate,
 		Serial:      c.Serial - old.Serial,
 		StalePanic:  c.StalePanic - old.StalePanic,
+		HistoryMiss: c.HistoryMiss - old.HistoryMiss,
+		PastWrite:   c.PastWrite - old.PastWrite,
 		Blocks:      c.Blocks - old.Blocks,
 		Wakeups:     c.Wakeups - old.Wakeups,
 		Irrevocable: c.Irrevocable - old.Irrevocable,
@@ -50,6 +54,8 @@ func (c Counters) Add(o Counters) Counters {
 		Validate:    c.Validate + o.Validate,
 		Serial:      c.Serial + o.Serial,
 		StalePanic:  c.StalePanic + o.StalePanic,
+		HistoryMiss: c.HistoryMiss + o.HistoryMiss,
+		PastWrite:   c.PastWrite + o.PastWrite,
 		Blocks:      c.Blocks + o.Blocks,
 		Wakeups:     c.Wakeups + o.Wakeups,
 		Irrevocable: c.Irrevocable + o.Irrevocable,
@@ -65,6 +71,8 @@ func (c Counters) Causes() []Cause {
 		{"validate", c.Validate},
 		{"serial", c.Serial},
 		{"stale-panic", c.StalePanic},
+		{"history-miss", c.HistoryMiss},
+		{"past-write", c.PastWrite},
 	}
 }
 
@@ -85,6 +93,8 @@ func GostmCounters() Counters {
 		Validate:    s.ValidationFails,
 		Serial:      s.SerialWaits,
 		StalePanic:  s.StalePanics,
+		HistoryMiss: s.HistoryMisses,
+		PastWrite:   s.PastWrites,
 		Blocks:      s.Blocks,
 		Wakeups:     s.Wakeups,
 		Irrevocable: s.Irrevocable,

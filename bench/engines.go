@@ -3,13 +3,14 @@ package bench
 // Names of the engines the built-in workloads provide. The global mutex is
 // the baseline that the tour's ratios divide by.
 const (
-	Gostm     = "gostm"     // gostm.dev/stm
-	Anacrolix = "anacrolix" // github.com/anacrolix/stm v0.2.0
-	Mutex     = "mutex"     // one global sync.Mutex
-	FineLock  = "finelock"  // a mutex per item, locked in a global order
-	RWMutex   = "rwmutex"   // one global sync.RWMutex, readers shared
-	Channel   = "channel"   // one goroutine owns the state; others send it requests
-	Atomic    = "atomic"    // sync/atomic, where one word holds the state
+	Gostm        = "gostm"         // gostm.dev/stm
+	GostmCommute = "gostm-commute" // gostm, with the update a blind commutative one (stm.Add)
+	Anacrolix    = "anacrolix"     // github.com/anacrolix/stm v0.2.0
+	Mutex        = "mutex"         // one global sync.Mutex
+	FineLock     = "finelock"      // a mutex per item, locked in a global order
+	RWMutex      = "rwmutex"       // one global sync.RWMutex, readers shared
+	Channel      = "channel"       // one goroutine owns the state; others send it requests
+	Atomic       = "atomic"        // sync/atomic, where one word holds the state
 )
 
 // The built-in workloads, registered in the order the tour shows them.

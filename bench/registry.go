@@ -84,11 +84,13 @@ type Instance interface {
 }
 
 // Funcs is an Instance made of functions, for engines that keep their
-// state in closures. A nil StopFunc or CheckFunc does nothing.
+// state in closures. A nil StopFunc or CheckFunc does nothing; a nil
+// AttemptsFunc counts nothing.
 type Funcs struct {
-	WorkerFunc func(g int, rng *rand.Rand) func() bool
-	StopFunc   func()
-	CheckFunc  func() error
+	WorkerFunc   func(g int, rng *rand.Rand) func() bool
+	StopFunc     func()
+	CheckFunc    func() error
+	AttemptsFunc func() []Attempts // see AttemptCounter
 }
 
 // Worker calls f.WorkerFunc.
@@ -105,6 +107,14 @@ func (f *Funcs) Stop() {
 func (f *Funcs) Check() error {
 	if f.CheckFunc != nil {
 		return f.CheckFunc()
+	}
+	return nil
+}
+
+// Attempts calls f.AttemptsFunc, if set.
+func (f *Funcs) Attempts() []Attempts {
+	if f.AttemptsFunc != nil {
+		return f.AttemptsFunc()
 	}
 	return nil
 }

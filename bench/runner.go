@@ -84,6 +84,9 @@ type Rep struct {
 	P50NS       int64              `json:"p50_ns"`
 	P99NS       int64              `json:"p99_ns"`
 	Roles       map[string]float64 `json:"roles,omitempty"` // tx/s per worker role
+	// Attempts counts the transactions the instance tallies itself (see
+	// AttemptCounter) by their attempts; nil when it tallies none.
+	Attempts []Attempts `json:"attempts,omitempty"`
 }
 
 // Spread is the median of a metric over repetitions, with its range.
@@ -116,6 +119,7 @@ type Point struct {
 	P50NS       int64              `json:"p50_ns"`
 	P99NS       int64              `json:"p99_ns"`
 	Roles       map[string]float64 `json:"roles,omitempty"`
+	Attempts    []Attempts         `json:"attempts,omitempty"` // over all repetitions
 	// Err is the invariant violation (or worker panic) of the last
 	// repetition, if any.
 	Err string `json:"error,omitempty"`
@@ -138,7 +142,7 @@ func ratio(a, b uint64) float64 {
 
 // Summarize computes the summary fields from Reps.
 func (p *Point) Summarize() {
-	p.Ops, p.Counters = 0, Counters{}
+	p.Ops, p.Counters, p.Attempts = 0, Counters{}, nil
 	tx := make([]float64, len(p.Reps))
 	allocs := make([]float64, len(p.Reps))
 	bytes := make([]float64, len(p.Reps))
@@ -150,6 +154,7 @@ func (p *Point) Summarize() {
 		p50[i], p99[i] = float64(r.P50NS), float64(r.P99NS)
 		p.Ops += r.Ops
 		p.Counters = p.Counters.Add(r.Counters)
+		p.Attempts = AddAttempts(p.Attempts, r.Attempts)
 		for k, v := range r.Roles {
 			roles[k] = append(roles[k], v)
 		}
@@ -559,6 +564,8 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 
 	alloc := newAllocSample()
 	var before, after Counters
+	var triesBefore, triesAfter []Attempts
+	tallied, _ := inst.(AttemptCounter)
 	var b0, o0, b1, o1 uint64
 	var t0, t1 time.Time
 	cancelled := false
@@ -585,6 +592,9 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 	if e.Counters != nil {
 		before = e.Counters()
 	}
+	if tallied != nil {
+		triesBefore = tallied.Attempts()
+	}
 	b0, o0 = alloc.read()
 	t0 = time.Now()
 	if !cancelled {
@@ -598,6 +608,9 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 	b1, o1 = alloc.read()
 	if e.Counters != nil {
 		after = e.Counters()
+	}
+	if tallied != nil {
+		triesAfter = tallied.Attempts()
 	}
 	phase.Store(phaseStop)
 	inst.Stop()
@@ -618,7 +631,7 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 		return Rep{}, &InvariantError{Workload: w.Name, Engine: e.Name, Goroutines: g, Err: err}
 	}
 
-	rep := Rep{Seed: seed, ElapsedNS: int64(t1.Sub(t0)), Counters: after.Sub(before)}
+	rep := Rep{Seed: seed, ElapsedNS: int64(t1.Sub(t0)), Counters: after.Sub(before), Attempts: SubAttempts(triesAfter, triesBefore)}
 	merged := hdrhistogram.New(histMin, histMax, histSigs)
 	roleOps := map[string]uint64{}
 	for i, wk := range workers {

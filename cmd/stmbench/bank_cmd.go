@@ -226,10 +226,10 @@ func bankReport(w io.Writer, r bank.Report) {
 	}
 	if s := r.STM; s != nil {
 		e := s.Engine
-		fmt.Fprintf(w, "stm: commits=%d attempts=%d aborts=%d (locked-read %d, extend %d, lock %d, validate %d, serial %d, stale-panic %d) "+
+		fmt.Fprintf(w, "stm: commits=%d attempts=%d aborts=%d (locked-read %d, extend %d, lock %d, validate %d, serial %d, stale-panic %d, history-miss %d, past-write %d) "+
 			"irrevocable=%d retries=%d wakeups=%d max-attempts=%d audit-attempts=%d/%d max-audit-attempts=%d\n",
 			s.Commits, s.Attempts, e.Aborts, e.LockedReads, e.ExtendFailures, e.LockConflicts, e.ValidationFails, e.SerialWaits,
-			e.StalePanics, e.Irrevocable, e.Blocks, e.Wakeups, s.MaxAttempts, s.AuditAttempts, r.Audits, s.MaxAudit)
+			e.StalePanics, e.HistoryMisses, e.PastWrites, e.Irrevocable, e.Blocks, e.Wakeups, s.MaxAttempts, s.AuditAttempts, r.Audits, s.MaxAudit)
 	}
 	switch {
 	case r.Deadlocked:

@@ -180,6 +180,9 @@ func writeText(w io.Writer, env bench.Env, res *bench.Result) error {
 				parts = append(parts, fmt.Sprintf("irrevocable %s", perTx(p, p.Counters.Irrevocable)))
 			}
 		}
+		for _, a := range p.Attempts {
+			parts = append(parts, attemptsText(a))
+		}
 		if len(p.Roles) > 0 {
 			for _, r := range sortedKeys(p.Roles) {
 				parts = append(parts, fmt.Sprintf("%s %s tx/s", r, si(p.Roles[r])))
@@ -193,7 +196,7 @@ func writeText(w io.Writer, env bench.Env, res *bench.Result) error {
 		}
 	}
 	if len(notes) > 0 {
-		fmt.Fprintln(ew, "\nabort causes per tx, and throughput per role:")
+		fmt.Fprintln(ew, "\nabort causes per tx, attempts, and throughput per role:")
 		for _, n := range notes {
 			fmt.Fprintln(ew, n)
 		}
@@ -208,6 +211,20 @@ func writeText(w io.Writer, env bench.Env, res *bench.Result) error {
 		fmt.Fprintln(ew, "PARTIAL RESULTS")
 	}
 	return ew.err
+}
+
+// attemptsText says how many attempts the transactions of a's kind took:
+// "audit: max 1 attempt, 0 of 61.2k retried".
+func attemptsText(a bench.Attempts) string {
+	most := strconv.Itoa(a.Max())
+	if a.Max() >= bench.MaxTrackedAttempts {
+		most = "≥" + most
+	}
+	unit := "attempts"
+	if a.Max() == 1 {
+		unit = "attempt"
+	}
+	return fmt.Sprintf("%s: max %s %s, %d of %s retried", a.Name, most, unit, a.Retried(), si(float64(a.Total())))
 }
 
 func sortedKeys(m map[string]float64) []string {
@@ -303,11 +320,28 @@ func writeBench(w io.Writer, env bench.Env, res *bench.Result) error {
 			if blocks {
 				fmt.Fprintf(ew, "\t%s blocks/op", fnum(float64(r.Counters.Blocks)/float64(ops)))
 			}
+			for _, a := range p.Attempts {
+				// Only for kinds counted in this point: an always-zero
+				// maximum would break benchstat's geometric mean.
+				if a.Total() > 0 {
+					fmt.Fprintf(ew, "\t%d max-%s-attempts", attemptsOf(r, a.Name).Max(), a.Name)
+				}
+			}
 			fmt.Fprintf(ew, "\t%s B/op\t%s allocs/op\t%d p50-ns\t%d p99-ns\n",
 				fnum(r.BytesPerOp), fnum(r.AllocsPerOp), r.P50NS, r.P99NS)
 		}
 	}
 	return ew.err
+}
+
+// attemptsOf returns r's counts of the transactions called name.
+func attemptsOf(r bench.Rep, name string) bench.Attempts {
+	for _, a := range r.Attempts {
+		if a.Name == name {
+			return a
+		}
+	}
+	return bench.Attempts{Name: name}
 }
 
 // fnum prints a metric value with six significant digits in plain
@@ -359,12 +393,17 @@ var csvHeader = []string{
 	"workload", "params", "engine", "goroutines", "gomaxprocs", "oversubscribed", "reps",
 	"tx_per_sec", "tx_per_sec_min", "tx_per_sec_max",
 	"aborts_per_tx", "locked_read_per_tx", "extend_per_tx", "lock_busy_per_tx", "validate_per_tx", "serial_per_tx", "stale_panic_per_tx",
+	"history_miss_per_tx", "past_write_per_tx",
 	"blocks_per_tx", "irrevocable_per_tx",
-	"allocs_per_op", "bytes_per_op", "p50_ns", "p99_ns", "roles", "error", "partial",
+	"allocs_per_op", "bytes_per_op", "p50_ns", "p99_ns", "roles", "attempts", "error", "partial",
 }
 
 // writeCSV writes one row per point; counter columns are empty for engines
-// that keep no counters, so that "no data" is not read as zero.
+// that keep no counters, so that "no data" is not read as zero. The
+// attempts column holds, for each kind of transaction the engine counts
+// attempts of, KIND_n (how many), KIND_retried (took more than one
+// attempt) and KIND_max (the most attempts one took), space-separated
+// NAME=VALUE pairs like the roles column.
 func writeCSV(w io.Writer, res *bench.Result) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
@@ -380,15 +419,20 @@ func writeCSV(w io.Writer, res *bench.Result) error {
 		for _, k := range sortedKeys(p.Roles) {
 			roles = append(roles, fmt.Sprintf("%s=%s", k, fnum(p.Roles[k])))
 		}
+		var tries []string
+		for _, a := range p.Attempts {
+			tries = append(tries, fmt.Sprintf("%[1]s_n=%[2]d %[1]s_retried=%[3]d %[1]s_max=%[4]d", a.Name, a.Total(), a.Retried(), a.Max()))
+		}
 		c := p.Counters
 		cw.Write([]string{
 			p.Workload, paramString(p.Params), p.Engine, strconv.Itoa(p.Goroutines), strconv.Itoa(p.GOMAXPROCS),
 			strconv.FormatBool(p.Oversubscribed), strconv.Itoa(len(p.Reps)),
 			fnum(p.TxPerSec.Median), fnum(p.TxPerSec.Min), fnum(p.TxPerSec.Max),
 			rate(c.Aborts), rate(c.LockedRead), rate(c.Extend), rate(c.LockBusy), rate(c.Validate), rate(c.Serial), rate(c.StalePanic),
+			rate(c.HistoryMiss), rate(c.PastWrite),
 			rate(c.Blocks), rate(c.Irrevocable),
 			fnum(p.AllocsPerOp), fnum(p.BytesPerOp), strconv.FormatInt(p.P50NS, 10), strconv.FormatInt(p.P99NS, 10),
-			strings.Join(roles, " "), p.Err, strconv.FormatBool(res.Partial),
+			strings.Join(roles, " "), strings.Join(tries, " "), p.Err, strconv.FormatBool(res.Partial),
 		})
 	}
 	cw.Flush()

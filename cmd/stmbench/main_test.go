@@ -50,6 +50,8 @@ func fakeResult(partial bool) *bench.Result {
 						r.Counters.Blocks = 5
 					}
 					r.Roles = map[string]float64{"auditor": float64(ops) / 5, "teller": float64(ops) * 4 / 5}
+					// The second repetition has one audit that took 2 attempts.
+					r.Attempts = []bench.Attempts{{Name: "audit", ByAttempts: trimmed(ops/5-uint64(rep), uint64(rep))}}
 				} else {
 					r.AllocsPerOp, r.BytesPerOp = 0, 0
 				}
@@ -60,6 +62,14 @@ func fakeResult(partial bool) *bench.Result {
 		}
 	}
 	return res
+}
+
+// trimmed is counts without its trailing zeros, as Attempts keeps them.
+func trimmed(counts ...uint64) []uint64 {
+	for len(counts) > 0 && counts[len(counts)-1] == 0 {
+		counts = counts[:len(counts)-1]
+	}
+	return counts
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -207,6 +217,9 @@ func TestBenchFormatRoundTrip(t *testing.T) {
 				if p.Counters.Blocks > 0 {
 					want["blocks/op"] = float64(r.Counters.Blocks) / float64(r.Ops)
 				}
+			}
+			for _, a := range r.Attempts {
+				want["max-"+a.Name+"-attempts"] = float64(a.Max())
 			}
 			if len(l.metrics) != len(want) {
 				t.Errorf("%s: units %v, want %v", l.name, l.metrics, want)
