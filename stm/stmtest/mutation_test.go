@@ -1,13 +1,16 @@
 package stmtest
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/gen"
 
+	"gostm.dev/stm"
 	"gostm.dev/stm/internal/hook"
 )
 
@@ -84,33 +87,43 @@ func TestMutationPublishBeforeLock(t *testing.T) {
 
 // pingPong is a workload of two goroutines taking turns through x's
 // parity, rounds times each: every round blocks one of them in Retry
-// until the other commits, the pattern where a lost wake-up stalls both.
-func pingPong(rounds int) Workload {
+// until the other commits its increment of x (a Modify, or a Commute,
+// whose commit must wake waiters just the same), the pattern where a lost
+// wake-up stalls both.
+func pingPong(rounds int, inc Code) Workload {
 	w := Workload{Vars: 1, Goroutines: make([][]Program, 2)}
 	for g := range 2 {
 		for range rounds {
-			w.Goroutines[g] = append(w.Goroutines[g], Program{{Code: Await, Arg: g}, {Code: Modify, Arg: 1}})
+			w.Goroutines[g] = append(w.Goroutines[g], Program{{Code: Await, Arg: g}, {Code: inc, Arg: 1}})
 		}
 	}
 	return w
 }
 
 func TestMutationSkipRetryRevalidation(t *testing.T) {
-	requireCaught(t, hook.SkipRetryRevalidation, PropertyOptions{
-		Workloads: gen.IntRange(100, 300).Map(pingPong),
-		Run:       RunOptions{StallTimeout: 300 * time.Millisecond},
-		Classes:   []Class{LostWakeup},
-	}, 100)
+	for _, inc := range []Code{Modify, Commute} {
+		t.Run(string(inc), func(t *testing.T) {
+			requireCaught(t, hook.SkipRetryRevalidation, PropertyOptions{
+				Workloads: gen.IntRange(100, 300).Map(func(n int) Workload { return pingPong(n, inc) }),
+				Run:       RunOptions{StallTimeout: 300 * time.Millisecond},
+				Classes:   []Class{LostWakeup},
+			}, 100)
+		})
+	}
 }
 
 // The ping-pong workload itself passes on the correct engine.
 func TestPingPongClean(t *testing.T) {
-	res := Replay(t, pingPong(300))
-	if res.Deadlocks > 0 {
-		t.Fatal("the ping-pong deadlocked")
-	}
-	if got := payload(res.Final[0]); got != 600%1024 {
-		t.Fatalf("x payload %d, want 600", got)
+	for _, inc := range []Code{Modify, Commute} {
+		t.Run(string(inc), func(t *testing.T) {
+			res := Replay(t, pingPong(300, inc))
+			if res.Deadlocks > 0 {
+				t.Fatal("the ping-pong deadlocked")
+			}
+			if got := payload(res.Final[0]); got != 600%1024 {
+				t.Fatalf("x payload %d, want 600", got)
+			}
+		})
 	}
 }
 
@@ -156,4 +169,39 @@ func TestWatchdogCancelsDeadlock(t *testing.T) {
 	if got := res.History.Txns; len(got) != 2 || got[0].Outcome != Canceled || got[1].Outcome != Committed {
 		t.Fatalf("history %+v", got)
 	}
+}
+
+// A run stuck inside a transaction is reported, with where it is stuck,
+// after the hang timeout: here the body itself blocks, as a commit
+// deadlocked on its locks would, where no cancellation reaches it.
+func TestWatchdogReportsHang(t *testing.T) {
+	rec := NewRecorder()
+	defer rec.Stop()
+	rec.notify = make(chan struct{}, 1)
+	var stop atomic.Bool
+	wd := &watchdog{rec: rec, done: make([]atomic.Bool, 1), cancels: make([]atomic.Pointer[context.CancelFunc], 1),
+		gids: make([]atomic.Uint64, 1), stop: &stop, grace: time.Hour, hang: 200 * time.Millisecond, finished: make(chan struct{})}
+	release, entered := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(wd.finished)
+		wd.gids[0].Store(goroutineID())
+		_ = rec.Client(0).Atomically(func(tx *stm.Tx) error {
+			close(entered)
+			<-release
+			return nil
+		})
+		wd.done[0].Store(true)
+	}()
+	<-entered
+	start := time.Now()
+	wd.run()
+	close(release)
+	<-wd.finished
+	if !strings.Contains(wd.hung, "goroutines [0]") || !strings.Contains(wd.hung, "stm.(*Tx).attempt") || !stop.Load() {
+		t.Fatalf("hang not reported: %q", wd.hung)
+	}
+	if d := time.Since(start); d < wd.hang {
+		t.Fatalf("reported after %v, before the timeout", d)
+	}
+	t.Log(wd.hung)
 }

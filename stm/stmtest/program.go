@@ -22,12 +22,12 @@ const (
 	// Commute is Var.Commute with Modify's function: a blind update of
 	// Var, applied at commit to its latest value.
 	Commute Code = "commute"
-	Await  Code = "await"  // read Var; Retry unless its payload has the parity of Arg
-	OrElse Code = "orelse" // stm.OrElse over Alts
-	Retry  Code = "retry"  // tx.Retry (generated only inside OrElse alternatives that have a successor)
-	Fail   Code = "fail"   // return an error
-	Panic  Code = "panic"  // panic
-	Yield  Code = "yield"  // runtime.Gosched, to vary interleavings
+	Await   Code = "await"  // read Var; Retry unless its payload has the parity of Arg
+	OrElse  Code = "orelse" // stm.OrElse over Alts
+	Retry   Code = "retry"  // tx.Retry (generated only inside OrElse alternatives that have a successor)
+	Fail    Code = "fail"   // return an error
+	Panic   Code = "panic"  // panic
+	Yield   Code = "yield"  // runtime.Gosched, to vary interleavings
 	// View, as the first instruction of a transaction's program, runs the
 	// rest with stm.View: then only Get, Yield and Panic may follow.
 	View Code = "view"

@@ -7,12 +7,22 @@ import (
 	"github.com/leanovate/gopter"
 )
 
+// Generated workloads on the engine as it is give clean histories, and
+// they exercise Views, Commutes and snapshot reads of old versions.
 func TestPropertyCleanEngine(t *testing.T) {
 	cases := 200
 	if testing.Short() {
 		cases = 50
 	}
-	RunProperty(t, PropertyOptions{}, cases)
+	var views, commutes, oldReads int
+	RunProperty(t, PropertyOptions{Observe: func(_ Workload, res *RunResult) {
+		v, c, o := coverage(res.History)
+		views, commutes, oldReads = views+v, commutes+c, oldReads+o
+	}}, cases)
+	t.Logf("%d committed Views, %d Commuted operations, %d reads of a replaced version", views, commutes, oldReads)
+	if views == 0 || commutes == 0 {
+		t.Fatal("the generated workloads ran no View or no Commute")
+	}
 }
 
 func gopterParams(t *testing.T) *gopter.GenParameters {
@@ -35,4 +45,45 @@ func TestReplay(t *testing.T) {
 	if payload(res.Final[0]) != 3 || payload(res.Final[1]) != 7 {
 		t.Fatalf("final %v", res.Final)
 	}
+}
+
+// coverage counts what a history exercised of the engine's newer paths:
+// committed Views, Commuted operations, and reads by committed read-only
+// attempts of a version that a commit after their snapshot had replaced
+// before they ended (snapshot reads of an old version, as far as the
+// ticks can tell).
+func coverage(h *History) (views, commutes, oldReads int) {
+	type commit struct{ wv, end uint64 }
+	byVar := map[int][]commit{}
+	for i := range h.Txns {
+		if a, ok := committedTxn(&h.Txns[i]); ok {
+			for _, oi := range a.liveWrites() {
+				byVar[a.Ops[oi].Var] = append(byVar[a.Ops[oi].Var], commit{a.WV, a.End})
+			}
+		}
+	}
+	for i := range h.Txns {
+		t := &h.Txns[i]
+		a, ok := committedTxn(t)
+		if !ok {
+			continue
+		}
+		if t.View {
+			views++
+		}
+		for _, op := range a.Ops {
+			switch {
+			case op.Kind == Commuted:
+				commutes++
+			case op.Kind == Read && !op.Own && a.WV == 0:
+				for _, c := range byVar[op.Var] {
+					if c.wv > op.Version && c.wv > a.RV && c.end < a.End {
+						oldReads++
+						break
+					}
+				}
+			}
+		}
+	}
+	return views, commutes, oldReads
 }

@@ -54,6 +54,10 @@ const (
 	// LostWakeup: a transaction stayed blocked in Retry although a Var it
 	// had read was changed by a commit (workload runner).
 	LostWakeup Class = "lost-wakeup"
+	// Hang: the run stopped making progress while transactions were
+	// running, not blocked in Retry: the engine deadlocked or livelocked
+	// inside them (workload runner).
+	Hang Class = "hang"
 	// Model: a transaction's reads, writes or outcome disagree with the
 	// sequential reference interpreter run on its snapshot (workload runner).
 	Model Class = "model"
