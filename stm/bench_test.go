@@ -64,6 +64,23 @@ func BenchmarkReadOnly(b *testing.B) {
 				})
 			}
 		})
+		b.Run(fmt.Sprintf("vars=%d/engine=gostm-view", n), func(b *testing.B) {
+			vars := make([]*stm.Var[int], n)
+			for i := range vars {
+				vars[i] = stm.NewVar(i)
+			}
+			b.ReportAllocs()
+			sum := 0
+			for b.Loop() {
+				sum += stm.View(func(tx *stm.Tx) int {
+					s := 0
+					for _, v := range vars {
+						s += v.Get(tx)
+					}
+					return s
+				})
+			}
+		})
 		b.Run(fmt.Sprintf("vars=%d/engine=anacrolix", n), func(b *testing.B) {
 			vars := make([]*astm.Var, n)
 			for i := range vars {

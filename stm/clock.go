@@ -113,7 +113,7 @@ func store(b *varBase, box unsafe.Pointer, bits uint64) {
 	debugCheckNotInBody("Store")
 	var slab nodeSlab
 	if historyLikely() {
-		slab = newSlab(1)
+		slab = newSlab(2)
 	}
 	for spins := 0; ; spins++ {
 		m := b.meta.Load()
@@ -131,7 +131,7 @@ func store(b *varBase, box unsafe.Pointer, bits uint64) {
 		var keep *nodeSlab
 		if keepingHistory(wv) {
 			if slab == nil {
-				slab = newSlab(1)
+				slab = newSlab(2)
 			}
 			keep = &slab
 		}

@@ -24,7 +24,7 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	}
 	var slab nodeSlab
 	if historyLikely() {
-		slab = newSlab(len(tx.writes))
+		slab = tx.slabFor()
 	}
 	if len(tx.commutes) == 0 {
 		for i := range tx.writes {
@@ -54,7 +54,7 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 	var keep *nodeSlab
 	if keepingHistory(wv) {
 		if slab == nil {
-			slab = newSlab(len(tx.writes))
+			slab = tx.slabFor()
 		}
 		keep = &slab
 	}

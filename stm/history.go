@@ -47,8 +47,15 @@ type histNode struct {
 	limit int32 // the depth at which the next commit trims the chain (0: 2*keep)
 }
 
-// histBit marks a Var whose val is a *histNode.
-const histBit = 4
+// The flags of a Var keeping history. histBit marks a Var whose val is a
+// *histNode. scalarBit marks one whose values are unboxed: its bits word
+// holds the newest value too, so that reading the newest version (what
+// almost every read of it does) loads no node: a node written by another
+// core is a cache miss, and a long reader would pay one per Var.
+const (
+	histBit   = 4
+	scalarBit = 8
+)
 
 // history is the state committers consult; it sits on its own cache line,
 // read by every update commit and written only by snapshot readers.
@@ -234,6 +241,9 @@ func node(p unsafe.Pointer) *histNode { return (*histNode)(p) }
 // newest value, as a write entry holds it.
 func current(m uint64, p unsafe.Pointer, bits uint64) (unsafe.Pointer, uint64) {
 	if m&histBit != 0 {
+		if m&scalarBit != 0 {
+			return scalarMark, bits
+		}
 		n := node(p)
 		return n.box, n.bits
 	}
@@ -261,11 +271,26 @@ func historyLikely() bool {
 	return history.readers.Load() != 0 || clock.v.Load()>>1 < history.until.Load()
 }
 
-// newSlab returns the nodes a commit writing n Vars needs at most: a new
-// version and a node for the old one (for a Var not yet keeping history).
-func newSlab(n int) nodeSlab { return make(nodeSlab, 0, 2*n) }
+// newSlab returns room for n nodes.
+func newSlab(n int) nodeSlab { return make(nodeSlab, 0, n) }
+
+// slabFor returns the nodes tx's commit will probably need: one per Var
+// written, and one more for the old value of each not keeping history yet.
+// The count is read before locking, so it can be short; next makes up.
+func (tx *Tx) slabFor() nodeSlab {
+	n := len(tx.writes)
+	for i := range tx.writes {
+		if tx.writes[i].v.meta.Load()&histBit == 0 {
+			n++
+		}
+	}
+	return newSlab(n)
+}
 
 func (s *nodeSlab) next() *histNode {
+	if len(*s) == cap(*s) {
+		return new(histNode) // the count before locking fell short
+	}
 	*s = (*s)[:len(*s)+1]
 	return &(*s)[len(*s)-1]
 }
@@ -292,6 +317,11 @@ func (b *varBase) writeBackKeeping(box unsafe.Pointer, bits, old, wv uint64, sla
 		n.limit = 2 * n.depth
 	}
 	atomic.StorePointer(&b.val, unsafe.Pointer(n))
+	if box == scalarMark {
+		b.bits.Store(bits)
+		b.meta.Store(wv<<verShift | histBit | scalarBit)
+		return
+	}
 	b.meta.Store(wv<<verShift | histBit)
 }
 

@@ -229,9 +229,13 @@ func (tx *Tx) readWord(b *varBase) (unsafe.Pointer, uint64, uint64) {
 		}
 		ver := m1 >> verShift
 		if ver > tx.rv || m1&histBit != 0 {
-			var again bool
-			if p, bits, ver, again = tx.readPast(m1, p, bits); again {
-				continue
+			if ver <= tx.rv && m1&scalarBit != 0 {
+				p = scalarMark // the newest value is in bits: no node to load
+			} else {
+				var again bool
+				if p, bits, ver, again = tx.readPast(m1, p, bits); again {
+					continue
+				}
 			}
 		}
 		if !tx.view {
@@ -333,7 +337,7 @@ func (tx *Tx) extend() bool {
 func (tx *Tx) readsCurrent() bool {
 	for i := range tx.reads {
 		r := &tx.reads[i]
-		if r.v.meta.Load()&^(waitBit|histBit) != r.ver<<verShift {
+		if r.v.meta.Load()&^(waitBit|histBit|scalarBit) != r.ver<<verShift {
 			return false
 		}
 	}

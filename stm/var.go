@@ -28,7 +28,7 @@ import (
 // fourth word) but in a table keyed by the Var, and meta's waitBit tells a
 // committer to look there; see wait.go.
 type varBase struct {
-	// meta is version<<verShift | histBit | waitBit | locked. It never
+	// meta is version<<verShift | scalarBit | histBit | waitBit | locked. It never
 	// holds a pointer, so the garbage collector needs no help; the owner of
 	// a lock is found in its write log.
 	meta atomic.Uint64
@@ -40,7 +40,7 @@ type varBase struct {
 const (
 	locked   = 1 // a commit is writing the Var back
 	waitBit  = 2 // a transaction may be blocked in Retry on the Var
-	verShift = 3 // the version sits above the three flags (histBit: history.go)
+	verShift = 4 // the version sits above the four flags (histBit, scalarBit: history.go)
 )
 
 // scalarMarker's address marks an unboxed Var (see varBase). No heap box
@@ -218,6 +218,9 @@ func (b *varBase) loadWord() (unsafe.Pointer, uint64, uint64) {
 // every version is the zero value.
 func (b *varBase) boxKind(typ reflect.Type) bool {
 	p, _, m := b.loadWord()
+	if m&scalarBit != 0 {
+		return true
+	}
 	if m&histBit == 0 {
 		return p == scalarMark || (p == nil && unboxedType(typ))
 	}

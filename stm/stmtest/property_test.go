@@ -45,6 +45,38 @@ func TestReplay(t *testing.T) {
 	if payload(res.Final[0]) != 3 || payload(res.Final[1]) != 7 {
 		t.Fatalf("final %v", res.Final)
 	}
+	// Commutes on two goroutines, and a View.
+	res = Replay(t, MustParseWorkload(`{"vars":2,"goroutines":[[[{"op":"commute","arg":3},{"op":"commute","var":1,"arg":7}]],`+
+		`[[{"op":"commute","arg":1000}]],[[{"op":"view"},{"op":"get"},{"op":"yield"},{"op":"get","var":1}]]]}`))
+	if payload(res.Final[0]) != 1003%1024 || payload(res.Final[1]) != 7 {
+		t.Fatalf("final %v", res.Final)
+	}
+	if v, c, _ := coverage(res.History); v != 1 || c != 3 {
+		t.Fatalf("%d Views and %d Commuted operations, want 1 and 3", v, c)
+	}
+}
+
+// ParseWorkload rejects programs the runner cannot run: a View that
+// writes or blocks (stm.View panics), a View not at the start of a
+// transaction, an OrElse of one alternative, a Var out of range.
+func TestParseWorkloadRejectsBadPrograms(t *testing.T) {
+	for _, p := range []string{
+		`[{"op":"view"},{"op":"set"}]`,
+		`[{"op":"view"},{"op":"commute"}]`,
+		`[{"op":"view"},{"op":"await"}]`,
+		`[{"op":"get"},{"op":"view"}]`,
+		`[{"op":"orelse","alts":[[{"op":"view"},{"op":"get"}],[{"op":"get"}]]}]`,
+		`[{"op":"orelse","alts":[[{"op":"get"}]]}]`,
+		`[{"op":"get","var":2}]`,
+		`[{"op":"bogus"}]`,
+	} {
+		if _, err := ParseWorkload(`{"vars":2,"goroutines":[[` + p + `]]}`); err == nil {
+			t.Errorf("ParseWorkload accepted %s", p)
+		}
+	}
+	if _, err := ParseWorkload(`{"vars":2,"goroutines":[[[{"op":"view"},{"op":"get","var":1},{"op":"yield"},{"op":"panic"}]]]}`); err != nil {
+		t.Error(err)
+	}
 }
 
 // coverage counts what a history exercised of the engine's newer paths:
