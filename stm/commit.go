@@ -101,7 +101,10 @@ func (tx *Tx) lockWaiting(i int, wait bool) bool {
 			}
 			continue
 		}
-		if spins >= commitLockSpins && !wait {
+		if spins >= commitLockSpins && (!wait || (!tx.irrevocable && clock.v.Load()&1 != 0)) {
+			// An irrevocable transaction, the one other commit that waits
+			// for locks without bound, may be waiting for one we hold:
+			// give way to it.
 			return false
 		}
 		pause(spins)
@@ -114,8 +117,10 @@ func (tx *Tx) lockWaiting(i int, wait bool) bool {
 // Blind updates of a hot Var then never abort each other on its lock, and
 // waiting cannot deadlock: every commit takes its commute-only locks last
 // and in one global order, after all its other locks, so the holder of
-// the highest lock in any chain of waiting commits waits for nothing. On
-// failure it holds no lock.
+// the highest lock in any chain of waiting commits waits for nothing. The
+// one other commit that waits without bound, an irrevocable one, takes
+// its locks in its own order; while it runs, a wait for a commute-only
+// lock gives up instead. On failure it holds no lock.
 func (tx *Tx) lockWithCommutes() bool {
 	blind := make([]int, 0, 8)
 	for i := range tx.writes {
@@ -134,7 +139,10 @@ func (tx *Tx) lockWithCommutes() bool {
 		})
 	}
 	for _, i := range blind {
-		tx.lockWaiting(i, true)
+		if !tx.lockWaiting(i, true) {
+			tx.unlock(len(tx.writes))
+			return false
+		}
 		// The commutes apply to the value the lock now guards.
 		w := &tx.writes[i]
 		w.box, w.bits = current(w.old, atomic.LoadPointer(&w.v.val), w.v.bits.Load())

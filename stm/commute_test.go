@@ -2,6 +2,7 @@ package stm_test
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -240,4 +241,42 @@ func TestAddAllocatesNothing(t *testing.T) {
 	double := func(tx *stm.Tx) error { v.Commute(tx, func(x int) int { return x * 2 }); return nil }
 	require.Zero(t, testing.AllocsPerRun(1000, func() { stm.Atomically(add) }), "Add")
 	require.Zero(t, testing.AllocsPerRun(1000, func() { stm.Atomically(double) }), "Commute")
+}
+
+// Commuters wait for commute-only locks without bound, and so does an
+// irrevocable transaction for all of its locks, in its own order: the
+// commuters must give way to it, or the two deadlock. Transactions that
+// conflict on x run irrevocably after one abort here, while others commute
+// the Vars they write in the opposite order.
+func TestCommutersGiveWayToIrrevocableTransactions(t *testing.T) {
+	defer stm.SetSerialAfter(stm.SetSerialAfter(1))
+	v1, v2, x := stm.NewVar(0), stm.NewVar(0), stm.NewVar(0)
+	const each = 5_000
+	before := stm.ReadStats()
+	var wg sync.WaitGroup
+	watchdog.Within(t, 20*time.Second, "commuters and irrevocable writers", func() {
+		for g := range 4 {
+			wg.Go(func() {
+				for range each {
+					stm.Atomically(func(tx *stm.Tx) error {
+						if g%2 == 0 {
+							stm.Add(tx, v1, 1)
+							stm.Add(tx, v2, 1)
+						} else {
+							v2.Set(tx, v2.Get(tx)+1)
+							v1.Set(tx, v1.Get(tx)+1)
+						}
+						x.Set(tx, x.Get(tx)+1)
+						runtime.Gosched() // let the others start conflicting commits
+						return nil
+					})
+				}
+			})
+		}
+		wg.Wait()
+	})
+	require.Equal(t, 4*each, v1.Load())
+	require.Equal(t, 4*each, v2.Load())
+	require.Equal(t, 4*each, x.Load())
+	t.Logf("%+v", stm.ReadStats().Sub(before))
 }
