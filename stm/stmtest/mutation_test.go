@@ -24,11 +24,14 @@ func requireCaught(t *testing.T, m hook.Mutation, o PropertyOptions, maxCases in
 	t.Helper()
 	defer hook.SetMutations(hook.SetMutations(m))
 	runs, firstFail := 0, 0
-	var first Report
+	var first, hang Report
 	o.Observe = func(w Workload, res *RunResult) {
 		runs++
 		if firstFail == 0 && o.fails(res.Report) {
 			firstFail, first = runs, res.Report
+		}
+		if res.Report.Has(Hang) && hang.OK() {
+			hang = res.Report
 		}
 	}
 	params := gopter.DefaultTestParametersWithSeed(Seed(t))
@@ -37,7 +40,11 @@ func requireCaught(t *testing.T, m hook.Mutation, o PropertyOptions, maxCases in
 	props := gopter.NewProperties(params)
 	props.Property("mutant", Property(o))
 	var out strings.Builder
-	if props.Run(gopter.NewFormatedReporter(false, 200, &out)) {
+	passed := props.Run(gopter.NewFormatedReporter(false, 200, &out))
+	if !hang.OK() {
+		t.Fatalf("a run hung, which stops the property: %v", hang)
+	}
+	if passed {
 		t.Fatalf("mutation %d not caught as %v in %d cases", m, o.Classes, maxCases)
 	}
 	t.Logf("caught after %d cases (%d runs in all, shrinking included): %s", firstFail, runs, first.Anomalies[0])
@@ -204,4 +211,13 @@ func TestWatchdogReportsHang(t *testing.T) {
 		t.Fatalf("reported after %v, before the timeout", d)
 	}
 	t.Log(wd.hung)
+
+	// After a hang, runs report it at once instead of running (and
+	// perhaps hanging on what the stuck goroutines hold).
+	was := stuck.Swap(&wd.hung)
+	defer stuck.Store(was)
+	res := RunWorkload(pingPong(1, Modify), RunOptions{})
+	if len(res.History.Txns) != 0 || !res.Report.Has(Hang) || !strings.Contains(res.Report.String(), "stm.(*Tx).attempt") {
+		t.Fatalf("a run after a hang: %v", res.Report)
+	}
 }

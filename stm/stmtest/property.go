@@ -2,6 +2,7 @@ package stmtest
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"gostm.dev/internal/testseed"
@@ -39,19 +40,30 @@ func (o PropertyOptions) fails(r Report) bool {
 
 // Property returns the gopter property "every run of a generated workload
 // is clean": no anomaly in either checker, agreement with the sequential
-// reference interpreter, no lost wake-up. A failure's label holds the
-// report and the workload, with a Replay line to paste into a test.
+// reference interpreter, no lost wake-up, no hang. A failure's label holds
+// the report and the workload, with a Replay line to paste into a test. A
+// workload that hung is reported as it is: no run can follow a hang, so
+// none shrinks it.
 func Property(o PropertyOptions) gopter.Prop {
 	repeat := max(o.Repeat, 1)
 	gen := o.Workloads
 	if gen == nil {
 		gen = GenWorkload(o.Gen)
 	}
+	// After a run hangs no other can run (see RunWorkload), so shrinking
+	// has nothing to go on: the workload that hung is the one to report.
+	var hung atomic.Bool
 	return prop.ForAll(func(w Workload) string {
+		if hung.Load() {
+			return ""
+		}
 		for range repeat {
 			res := RunWorkload(w, o.Run)
 			if o.Observe != nil {
 				o.Observe(w, res)
+			}
+			if res.Report.Has(Hang) {
+				hung.Store(true)
 			}
 			if o.fails(res.Report) {
 				return res.Report.String() + "\nworkload: " + w.String()

@@ -2,6 +2,7 @@ package stmtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -56,8 +57,13 @@ var (
 // goroutine can change any more are cancelled (they are recorded as
 // Canceled), so a workload always ends; if the engine itself gets stuck,
 // RunWorkload gives up on the run after opts.HangTimeout and reports a
-// Hang, with an empty History.
+// Hang, with an empty History, and so does every later call in the
+// process, at once and without running anything (see stuck).
 func RunWorkload(w Workload, opts RunOptions) *RunResult {
+	if s := stuck.Load(); s != nil {
+		return hungResult(w, 0, "not run: an earlier run left the engine stuck, and nothing after that can be trusted "+
+			"(or even finish): "+*s)
+	}
 	if opts.StallTimeout <= 0 {
 		opts.StallTimeout = 2 * time.Second
 	}
@@ -117,12 +123,10 @@ func RunWorkload(w Workload, opts RunOptions) *RunResult {
 	close(start)
 	wdDone.Wait() // the watchdog returns when the workers have, or on a lost wake-up or a hang
 	if wd.hung != "" {
-		// The stuck goroutines still hold their logs (and the Vars' locks):
-		// neither the history nor the final values can be read.
-		res := &RunResult{History: &History{Versioned: true}, Final: make([]int64, len(vars)), Deadlocks: wd.deadlocks}
-		res.Report = Report{Checked: []string{"watchdog"}}
-		res.Report.add(Hang, nil, "%s", wd.hung)
-		return res
+		j, _ := json.Marshal(w)
+		msg := fmt.Sprintf("%s\n  in the run of %s", wd.hung, j)
+		stuck.CompareAndSwap(nil, &msg)
+		return hungResult(w, wd.deadlocks, wd.hung)
 	}
 	<-wd.finished
 	rec.Stop()
@@ -146,6 +150,23 @@ func RunWorkload(w Workload, opts RunOptions) *RunResult {
 	if res.Report.OK() {
 		checkModel(w, res, &res.Report)
 	}
+	return res
+}
+
+// stuck holds, once a run has hung, what the watchdog found and the
+// workload: the goroutines stuck in the engine may hold its global locks
+// for good (an irrevocable transaction holds serial mode, which every
+// transaction may have to wait for), so that a later run could hang
+// before its watchdog even starts, as the whole test binary would.
+var stuck atomic.Pointer[string]
+
+// hungResult is the result of a run that hung: the stuck goroutines still
+// hold their logs and the Vars' locks, so neither the history nor the
+// final values can be read.
+func hungResult(w Workload, deadlocks int, why string) *RunResult {
+	res := &RunResult{History: &History{Versioned: true}, Final: make([]int64, w.Vars), Deadlocks: deadlocks}
+	res.Report = Report{Checked: []string{"watchdog"}}
+	res.Report.add(Hang, nil, "%s", why)
 	return res
 }
 
