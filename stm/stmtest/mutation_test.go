@@ -187,7 +187,7 @@ func TestWatchdogReportsHang(t *testing.T) {
 	rec.notify = make(chan struct{}, 1)
 	var stop atomic.Bool
 	wd := &watchdog{rec: rec, done: make([]atomic.Bool, 1), cancels: make([]atomic.Pointer[context.CancelFunc], 1),
-		gids: make([]atomic.Uint64, 1), stop: &stop, grace: time.Hour, hang: 200 * time.Millisecond, finished: make(chan struct{})}
+		gids: make([]atomic.Uint64, 1), stop: &stop, grace: time.Hour, hang: 100 * time.Millisecond, finished: make(chan struct{})}
 	release, entered := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(wd.finished)
