@@ -102,9 +102,9 @@ func (tx *Tx) lockWaiting(i int, wait bool) bool {
 			continue
 		}
 		if spins >= commitLockSpins && (!wait || (!tx.irrevocable && clock.v.Load()&1 != 0)) {
-			// An irrevocable transaction, the one other commit that waits
-			// for locks without bound, may be waiting for one we hold:
-			// give way to it.
+			// An irrevocable transaction, which waits for locks without
+			// bound in an order of its own, may be waiting for one we
+			// hold: give way to it.
 			return false
 		}
 		pause(spins)
@@ -112,40 +112,33 @@ func (tx *Tx) lockWaiting(i int, wait bool) bool {
 }
 
 // lockWithCommutes locks the write set of a transaction with commutes:
-// the ordinary writes first, with the usual bounded spin, then the Vars
-// written only by commutes, in address order, waiting as long as it takes.
-// Blind updates of a hot Var then never abort each other on its lock, and
-// waiting cannot deadlock: every commit takes its commute-only locks last
-// and in one global order, after all its other locks, so the holder of
-// the highest lock in any chain of waiting commits waits for nothing. The
-// one other commit that waits without bound, an irrevocable one, takes
-// its locks in its own order; while it runs, a wait for a commute-only
-// lock gives up instead. On failure it holds no lock.
+// every Var it writes, in address order, waiting for each as long as it
+// takes. Blind updates of a hot Var then never abort each other on its
+// lock. Waiting cannot deadlock: the commits that wait without bound are
+// these, which take all their locks in one global order (the holder of the
+// highest lock in any chain of them waits for nothing), commits without
+// commutes, which give up after a bounded spin, and an irrevocable one,
+// which takes its locks in its own order but runs alone: while it does, a
+// wait here gives up instead. On failure it holds no lock.
 func (tx *Tx) lockWithCommutes() bool {
-	blind := make([]int, 0, 8)
-	for i := range tx.writes {
-		if tx.writes[i].pending {
-			blind = append(blind, i)
-			continue
-		}
-		if !tx.lock(i) {
-			tx.unlock(len(tx.writes))
-			return false
-		}
+	order := make([]int, len(tx.writes))
+	for i := range order {
+		order[i] = i
 	}
-	if len(blind) > 1 {
-		slices.SortFunc(blind, func(a, b int) int {
+	if len(order) > 1 {
+		slices.SortFunc(order, func(a, b int) int {
 			return cmp.Compare(uintptr(unsafe.Pointer(tx.writes[a].v)), uintptr(unsafe.Pointer(tx.writes[b].v)))
 		})
 	}
-	for _, i := range blind {
+	for _, i := range order {
 		if !tx.lockWaiting(i, true) {
 			tx.unlock(len(tx.writes))
 			return false
 		}
-		// The commutes apply to the value the lock now guards.
-		w := &tx.writes[i]
-		w.box, w.bits = current(w.old, atomic.LoadPointer(&w.v.val), w.v.bits.Load())
+		if w := &tx.writes[i]; w.pending {
+			// The commutes apply to the value the lock now guards.
+			w.box, w.bits = current(w.old, atomic.LoadPointer(&w.v.val), w.v.bits.Load())
+		}
 	}
 	return true
 }
