@@ -112,7 +112,7 @@ func pause(spins int) {
 func store(b *varBase, box unsafe.Pointer, bits uint64) {
 	debugCheckNotInBody("Store")
 	var slab nodeSlab
-	if historyLikely() {
+	if historyLikely(clock.v.Load() >> 1) {
 		slab = newSlab(2)
 	}
 	for spins := 0; ; spins++ {

@@ -23,7 +23,7 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 		return tx.commitPublishingEarly()
 	}
 	var slab nodeSlab
-	if historyLikely() {
+	if historyLikely(tx.rv) {
 		slab = tx.slabFor()
 	}
 	if len(tx.commutes) == 0 {
@@ -58,9 +58,17 @@ func (tx *Tx) commit() (ok bool, cause abortCause) {
 		}
 		keep = &slab
 	}
-	for i := range tx.writes {
-		w := &tx.writes[i]
-		w.v.writeBack(w.box, w.bits, w.old, wv, keep)
+	if keep == nil {
+		for i := range tx.writes {
+			w := &tx.writes[i]
+			w.v.publish(w.box, w.bits)
+			w.v.meta.Store(wv << verShift)
+		}
+	} else {
+		for i := range tx.writes {
+			w := &tx.writes[i]
+			w.v.writeBackKeeping(w.box, w.bits, w.old, wv, keep)
+		}
 	}
 	for i := range tx.writes {
 		if w := &tx.writes[i]; w.old&waitBit != 0 {

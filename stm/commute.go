@@ -141,9 +141,18 @@ func (tx *Tx) commute(b *varBase, fn any, arg uint64, how applier, typ any) {
 // an ordinary read of b and write of the result: the transaction is about
 // to read b.
 func (tx *Tx) resolveCommutes(i int, b *varBase, typ any) {
-	box, bits, ver := tx.readWord(b)
-	if o := hook.Current(); o != nil {
-		o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, box, bits))
+	// Read b as if tx had not written it: hide its entry from findWrite
+	// (an abort in read resets the log anyway). read logs the read and
+	// reports it to an observer.
+	tx.writes[i].v = nil
+	p := tx.read(b, typ)
+	tx.writes[i].v = b
+	box, bits := p, uint64(0) // a boxed value
+	switch p {
+	case unsafe.Pointer(&tx.scratch):
+		box, bits = scalarMark, tx.scratch
+	case unsafe.Pointer(&zeroes):
+		box = nil // a zero Var never written
 	}
 	for k := range tx.commutes {
 		if op := &tx.commutes[k]; int(op.idx) == i {

@@ -266,9 +266,11 @@ func versionAt(n *histNode, rv uint64) *histNode {
 type nodeSlab []histNode
 
 // historyLikely reports, before a commit locks anything, whether it will
-// probably keep history, so that it allocates the nodes first.
-func historyLikely() bool {
-	return history.readers.Load() != 0 || clock.v.Load()>>1 < history.until.Load()
+// probably keep history, so that it allocates the nodes first. now is a
+// recent version (the transaction's snapshot): loading the clock, whose
+// line the commit is about to write, would cost a transfer of the line.
+func historyLikely(now uint64) bool {
+	return history.readers.Load() != 0 || now < history.until.Load()
 }
 
 // newSlab returns room for n nodes.

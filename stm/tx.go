@@ -190,23 +190,6 @@ func (tx *Tx) read(b *varBase, typ any) unsafe.Pointer {
 			return w.box
 		}
 	}
-	p, bits, ver := tx.readWord(b)
-	if o := hook.Current(); o != nil {
-		o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
-	}
-	switch p {
-	case scalarMark:
-		tx.scratch = bits
-		return unsafe.Pointer(&tx.scratch)
-	case nil:
-		return zeroOf(typ)
-	}
-	return p
-}
-
-// readWord reads the committed value of b in tx's snapshot (as a write
-// entry holds it) and its version, and logs the read.
-func (tx *Tx) readWord(b *varBase) (unsafe.Pointer, uint64, uint64) {
 	for spins := 0; ; spins++ {
 		m1 := b.meta.Load()
 		if m1&locked != 0 {
@@ -249,7 +232,17 @@ func (tx *Tx) readWord(b *varBase) (unsafe.Pointer, uint64, uint64) {
 				tx.registerIfCovered()
 			}
 		}
-		return p, bits, ver
+		if o := hook.Current(); o != nil {
+			o.Read(tx, unsafe.Pointer(b), ver, false, anyOf(typ, p, bits))
+		}
+		switch p {
+		case scalarMark:
+			tx.scratch = bits
+			return unsafe.Pointer(&tx.scratch)
+		case nil:
+			return zeroOf(typ)
+		}
+		return p
 	}
 }
 
@@ -402,7 +395,7 @@ func (tx *Tx) setBits(b *varBase, bits uint64, typ any) bool {
 			return false
 		}
 	default:
-		if !b.boxKind(reflect.TypeOf(typ).Elem()) {
+		if !b.unboxedKeepingHistory() {
 			return false
 		}
 	}

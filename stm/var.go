@@ -179,7 +179,7 @@ func (v *Var[T]) isUnboxed() bool {
 	case nil:
 		return unboxedType(reflect.TypeFor[T]())
 	}
-	return v.base.boxKind(reflect.TypeFor[T]())
+	return v.base.unboxedKeepingHistory()
 }
 
 func panicNilVar(op string) {
@@ -211,29 +211,14 @@ func (b *varBase) loadWord() (unsafe.Pointer, uint64, uint64) {
 	}
 }
 
-// boxKind reports whether b, whose val is neither scalarMark nor nil,
-// holds unboxed values: it may keep history, and then its val is a node.
-// Whether a Var's values are boxed never changes once it has been written,
-// so any consistent reading answers; typ is the Var's T, for a Var whose
-// every version is the zero value.
-func (b *varBase) boxKind(typ reflect.Type) bool {
-	p, _, m := b.loadWord()
-	if m&scalarBit != 0 {
-		return true
-	}
-	if m&histBit == 0 {
-		return p == scalarMark || (p == nil && unboxedType(typ))
-	}
-	for n := node(p); n != nil; n = n.prev.Load() {
-		switch n.box {
-		case scalarMark:
-			return true
-		case nil:
-		default:
-			return false
-		}
-	}
-	return unboxedType(typ)
+// unboxedKeepingHistory reports, for a Var whose val is neither scalarMark
+// nor nil (a box, or a node while it keeps history), whether its values
+// are unboxed: only a Var keeping history can say so, with scalarBit. The
+// meta word is read after val, so a commit in between can make an unboxed
+// Var look boxed; the write is then published boxed, which every reader
+// decodes as well (a Var of any type may hold a box), only less cheaply.
+func (b *varBase) unboxedKeepingHistory() bool {
+	return b.meta.Load()&scalarBit != 0
 }
 
 // noCopy makes go vet's copylocks check flag copies of a Var.
