@@ -205,7 +205,7 @@ func (tx *Tx) begin(aborts int) {
 		tx.rv = beginSnapshot()
 	}
 	if tx.registered {
-		tx.recordSnapshot()
+		tx.recordSnapshot(true) // a fresh snapshot, protected from trimming
 	}
 	tx.state = txRunning
 }

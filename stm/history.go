@@ -88,12 +88,25 @@ type recorded struct {
 }
 
 // recordSnapshot records tx.rv as the snapshot of the registered reader tx.
-// Between the registration's clock load and this call a chain is trimmed
-// by its count bound alone, which keeps more versions than the few
-// commits in that window can make.
-func (tx *Tx) recordSnapshot() {
+//
+// With fresh set, it first takes a new snapshot for tx (at the start of an
+// attempt, before anything is read): under the lock, it lowers
+// history.oldest to the clock before loading the clock for tx.rv, so that
+// a commit trimming a chain either sees an oldest no newer than tx.rv or
+// took its version before tx.rv (its node is then at or below what tx
+// needs, and stays). A snapshot taken outside the lock could be trimmed
+// away while its goroutine waits for the lock or is descheduled.
+//
+// Without fresh (a transaction registering with reads already made), the
+// versions trimmed before the call are lost to it; the count bound
+// (history.keep) is its protection until then.
+func (tx *Tx) recordSnapshot(fresh bool) {
 	snapshots.mu.Lock()
 	defer snapshots.mu.Unlock()
+	if fresh {
+		history.oldest.Store(min(history.oldest.Load(), clock.v.Load()>>1))
+		tx.rv = clock.v.Load() >> 1
+	}
 	i := slices.IndexFunc(snapshots.rvs, func(r recorded) bool { return r.tx == tx })
 	if i < 0 {
 		snapshots.rvs = append(snapshots.rvs, recorded{tx: tx})
@@ -159,7 +172,7 @@ func (tx *Tx) registerIfCovered() {
 		tx.unregisterSnapshot()
 		return
 	}
-	tx.recordSnapshot()
+	tx.recordSnapshot(false)
 }
 
 // keepAfter is how many commits keep history after the last snapshot read

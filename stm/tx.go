@@ -285,7 +285,7 @@ func (tx *Tx) readPast(m uint64, p unsafe.Pointer, bits uint64) (unsafe.Pointer,
 					// Keep history on from now, and keep what this
 					// snapshot needs.
 					tx.registerSnapshot()
-					tx.recordSnapshot()
+					tx.recordSnapshot(false)
 				}
 			}
 			return n.box, n.bits, n.ver, false

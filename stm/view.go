@@ -63,8 +63,9 @@ func view(fn func(tx *Tx) error) {
 		if aborts >= serialAfter {
 			tx.begin(aborts)
 		} else {
-			tx.rv = clock.v.Load() >> 1 // a View need not wait for an irrevocable transaction
-			tx.recordSnapshot()
+			// The snapshot, taken where trimming cannot lose it; a View
+			// need not wait for an irrevocable transaction.
+			tx.recordSnapshot(true)
 			tx.state = txRunning
 		}
 		out, cause, _ := tx.attempt(fn)
