@@ -20,12 +20,13 @@ import "gostm.dev/stm/internal/hook"
 // snapshot never changes, so waiting for it to change would wait forever).
 // A View keeps no read log.
 //
-// While a View runs, every commit keeps the versions it replaces (an
-// allocation per Var written); a few thousand commits after the last View
-// they stop. Each Var keeps a bounded number of versions (at first 8,
-// doubling up to 1024 whenever a snapshot read misses one): a Var written
-// more often than that during one View makes it start again on a newer
-// snapshot, and after SerialAfter such restarts it runs irrevocably.
+// While a View runs, every commit keeps the versions it replaces (one
+// allocation per commit); 65,536 commits after the last View they stop.
+// A Var keeps every version a running View may need, up to 4096: a Var
+// written more often than that during one View makes the View start again
+// on a newer snapshot, and after SerialAfter such restarts it runs
+// irrevocably. With no View running, chains are cut to a few versions (8
+// at first, doubling up to 1024 each time a read-only body misses one).
 //
 // A read-only Atomically or Eval body gets the same snapshot reads, with
 // two differences. Its first attempt is not registered, so it reads old
