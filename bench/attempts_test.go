@@ -71,9 +71,11 @@ func TestRunnerCountsAttemptsOfTheMeasuredInterval(t *testing.T) {
 	if len(rep.Attempts) != 1 || rep.Attempts[0].Name != "op" {
 		t.Fatalf("attempts %+v, want one kind, op", rep.Attempts)
 	}
-	// An operation that straddles the start or the end of the interval
-	// may be counted on one side and not the other: one per worker.
-	if n := rep.Attempts[0].Total(); n+g < rep.Ops || n > rep.Ops+g {
+	// Operations done while the tallies are read at the start may be
+	// tallied in the interval without being counted in it (the reads take
+	// microseconds, longer under the race detector): allow 5%. The 20 ms
+	// warm-up alone holds many times the measured operations.
+	if n := rep.Attempts[0].Total(); n+g < rep.Ops || n > rep.Ops+rep.Ops/20+g {
 		t.Errorf("%d attempts counted over %d measured ops", n, rep.Ops)
 	}
 }

@@ -587,16 +587,21 @@ func runRep(ctx context.Context, w *Workload, e *Engine, params Params, g int, s
 	close(start)
 	if opt.Warmup > 0 {
 		wait(opt.Warmup, nil)
-		phase.Store(phaseMeasure)
 	}
+	// Read the counters before the measured interval starts, not after: an
+	// operation counted as measured must not be tallied before it (a fast
+	// workload did thousands of operations while the tallies were read).
 	if e.Counters != nil {
 		before = e.Counters()
 	}
 	if tallied != nil {
 		triesBefore = tallied.Attempts()
 	}
-	b0, o0 = alloc.read()
+	if opt.Warmup > 0 {
+		phase.Store(phaseMeasure)
+	}
 	t0 = time.Now()
+	b0, o0 = alloc.read() // after the switch: it can take a while (far longer under -race)
 	if !cancelled {
 		if opsMode {
 			wait(0, exhausted)
