@@ -395,7 +395,7 @@ func (tx *Tx) setBits(b *varBase, bits uint64, typ any) bool {
 			return false
 		}
 	default:
-		if !b.unboxedKeepingHistory() {
+		if !b.unboxedNow(reflect.TypeOf(typ).Elem()) {
 			return false
 		}
 	}

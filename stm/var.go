@@ -114,7 +114,7 @@ func (v *Var[T]) setBoxed(tx *Tx, x T) {
 		o.Write(tx, unsafe.Pointer(&v.base), x)
 	}
 	i := tx.findWrite(&v.base)
-	if i >= 0 && tx.ownsBox(i) && !tx.writes[i].pending {
+	if i >= 0 && tx.ownsBox(i) && !tx.writes[i].pending && tx.writes[i].box != scalarMark {
 		// This attempt allocated the box and nobody else can see it yet:
 		// overwrite it in place instead of allocating again.
 		*(*T)(tx.writes[i].box) = x
@@ -179,7 +179,7 @@ func (v *Var[T]) isUnboxed() bool {
 	case nil:
 		return unboxedType(reflect.TypeFor[T]())
 	}
-	return v.base.unboxedKeepingHistory()
+	return v.base.unboxedNow(reflect.TypeFor[T]())
 }
 
 func panicNilVar(op string) {
@@ -211,14 +211,24 @@ func (b *varBase) loadWord() (unsafe.Pointer, uint64, uint64) {
 	}
 }
 
-// unboxedKeepingHistory reports, for a Var whose val is neither scalarMark
-// nor nil (a box, or a node while it keeps history), whether its values
-// are unboxed: only a Var keeping history can say so, with scalarBit. The
-// meta word is read after val, so a commit in between can make an unboxed
-// Var look boxed; the write is then published boxed, which every reader
-// decodes as well (a Var of any type may hold a box), only less cheaply.
-func (b *varBase) unboxedKeepingHistory() bool {
-	return b.meta.Load()&scalarBit != 0
+// unboxedNow reports whether b, whose val was neither scalarMark nor nil
+// when last loaded (a box, or a node while it keeps history), holds
+// unboxed values. It decides on a consistent reading of val and meta: a
+// commit switching the Var into or out of keeping history changes val
+// before meta, and a guess from val alone, or from meta alone, could take
+// an unboxed Var for a boxed one. typ is the Var's T, for a Var never
+// written.
+func (b *varBase) unboxedNow(typ reflect.Type) bool {
+	p, _, m := b.loadWord()
+	switch {
+	case p == scalarMark:
+		return true
+	case m&histBit != 0:
+		return m&scalarBit != 0
+	case p == nil:
+		return unboxedType(typ)
+	}
+	return false
 }
 
 // noCopy makes go vet's copylocks check flag copies of a Var.
