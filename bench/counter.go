@@ -39,24 +39,7 @@ func counterCheck(got int, counts []int) error {
 }
 
 func newCounterGostm(s Setup) (Instance, error) {
-	v := stm.NewVar(0)
-	counts := make([]int, s.Goroutines)
-	// The transaction body is built once per worker: a closure literal at
-	// the call would allocate on every operation and bias allocs/op.
-	inc := func(tx *stm.Tx) error {
-		v.Set(tx, v.Get(tx)+1)
-		return nil
-	}
-	return &Funcs{
-		WorkerFunc: func(g int, _ *rand.Rand) func() bool {
-			return func() bool {
-				stm.Atomically(inc)
-				counts[g]++
-				return true
-			}
-		},
-		CheckFunc: func() error { return counterCheck(v.Load(), counts) },
-	}, nil
+	return newCounterStm(s, func(tx *stm.Tx, v *stm.Var[int]) { v.Set(tx, v.Get(tx)+1) })
 }
 
 // newCounterGostmCommute increments with stm.Add: the transaction reads
@@ -64,16 +47,23 @@ func newCounterGostm(s Setup) (Instance, error) {
 // Var's lock at commit, so concurrent increments do not abort each other.
 // What is left is the commit itself (the lock, the global clock).
 func newCounterGostmCommute(s Setup) (Instance, error) {
+	return newCounterStm(s, func(tx *stm.Tx, v *stm.Var[int]) { stm.Add(tx, v, 1) })
+}
+
+// newCounterStm is a gostm counter whose transactions increment with inc.
+func newCounterStm(s Setup, inc func(tx *stm.Tx, v *stm.Var[int])) (Instance, error) {
 	v := stm.NewVar(0)
 	counts := make([]int, s.Goroutines)
-	inc := func(tx *stm.Tx) error {
-		stm.Add(tx, v, 1)
+	// The transaction body is built once: a closure literal at the call
+	// would allocate on every operation and bias allocs/op.
+	body := func(tx *stm.Tx) error {
+		inc(tx, v)
 		return nil
 	}
 	return &Funcs{
 		WorkerFunc: func(g int, _ *rand.Rand) func() bool {
 			return func() bool {
-				stm.Atomically(inc)
+				stm.Atomically(body)
 				counts[g]++
 				return true
 			}
