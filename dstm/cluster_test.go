@@ -91,8 +91,8 @@ func (cl *cluster) stop(i int, cli *clientv3.Client) {
 	// SetEndpoints stops new requests from going to the member, not those
 	// already on their way: give them time to be served (they are local and
 	// take microseconds; the wait is a hundred times that) before the
-	// backend closes under them. Without it the process still died about
-	// once in twenty runs of go test ./... on a loaded 2-core VM.
+	// backend closes under them. Without it the process died (once, in a
+	// few dozen runs of go test ./... on the 2-core VM).
 	time.Sleep(200 * time.Millisecond)
 	e := cl.running[i]
 	cl.running[i] = nil
