@@ -107,11 +107,7 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 		switch out {
 		case outCommitted:
 			if o := hook.Current(); o != nil {
-				wv := tx.wv
-				if len(tx.writes) == 0 {
-					wv = 0
-				}
-				o.Commit(tx, tx.rv, wv)
+				tx.observeCommit(o)
 			}
 			if tx.past {
 				extendHistory() // for the read-only transactions that may follow
@@ -123,12 +119,7 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 			tx.release()
 			return err
 		case outAborted:
-			observeEnd(tx, "abort")
-			if cause != causeReexec {
-				aborts++
-				stats.abort(cause)
-			}
-			tx.endAttempt()
+			aborts = tx.endAborted(cause, aborts)
 			tx.registerAfter(cause)
 			tx.reset()
 		case outRetry:
@@ -158,6 +149,29 @@ func atomically(ctx context.Context, fn func(tx *Tx) error) error {
 			panic(nil) //nolint:govet // the body's own nil panic, under GODEBUG=panicnil=1
 		}
 	}
+}
+
+// observeCommit tells observer o that the attempt committed. Callers
+// check for an observer themselves, so that the common case costs no call.
+func (tx *Tx) observeCommit(o hook.Observer) {
+	wv := tx.wv
+	if len(tx.writes) == 0 {
+		wv = 0
+	}
+	o.Commit(tx, tx.rv, wv)
+}
+
+// endAborted ends an attempt that aborted: it tells an observer, counts
+// the abort unless it was GOSTMDEBUG=reexec's rerun (not a conflict), and
+// returns the transaction's count of conflict aborts so far.
+func (tx *Tx) endAborted(cause abortCause, aborts int) int {
+	observeEnd(tx, "abort")
+	if cause != causeReexec {
+		aborts++
+		stats.abort(cause)
+	}
+	tx.endAttempt()
+	return aborts
 }
 
 func observeEnd(tx *Tx, how string) {

@@ -73,17 +73,12 @@ func view(fn func(tx *Tx) error) {
 		switch out {
 		case outCommitted:
 			if o := hook.Current(); o != nil {
-				o.Commit(tx, tx.rv, 0)
+				tx.observeCommit(o)
 			}
 			tx.finish()
 			return
 		case outAborted:
-			observeEnd(tx, "abort")
-			if cause != causeReexec {
-				aborts++
-				stats.abort(cause)
-			}
-			tx.endAttempt()
+			aborts = tx.endAborted(cause, aborts)
 			tx.reset()
 		case outNilPanic:
 			panic(nil) //nolint:govet // the body's own nil panic, under GODEBUG=panicnil=1
